@@ -1,0 +1,1 @@
+"""The trained artifacts (NAME.keras), their cards (NAME.json) and figures (NAME-*.png)."""

@@ -1,0 +1,57 @@
+"""Test set-up. The first lines split the CPU into two logical devices: TensorFlow allows that
+only before it initialises, so this runs before anything imports it elsewhere."""
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ["ZOO_OFFLINE"] = "1"  # tests never download; tfds is exercised with mock_data
+
+import tensorflow as tf  # noqa: E402
+
+_cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    _cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def real_data_dir():
+    """`$ZOO_DATA_DIR` when it is set and exists, else None (tests needing it skip)."""
+    path = os.environ.get("ZOO_DATA_DIR")
+    return Path(path) if path and Path(path).is_dir() else None
+
+
+def run_python(code, timeout=300, env=None, cwd=None):
+    """Run `code` in a fresh interpreter; returns the completed process (output captured)."""
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=timeout, env=full_env, cwd=cwd or REPO)
+
+
+def sample_batch(model, kind, n=16, seed=0):
+    """A small random batch that fits `model`'s input and `kind`'s labels."""
+    rng = np.random.default_rng(seed)
+    spec = model.inputs[0]
+    if spec.dtype == "string":
+        words = ["stocks", "rally", "team", "wins", "cup", "new", "chip", "launch", "war", "talks"]
+        x = np.array([" ".join(rng.choice(words, size=rng.integers(3, 12))) for _ in range(n)],
+                     dtype=object)
+    else:
+        shape = (n,) + tuple(spec.shape[1:])
+        x = (rng.integers(0, 256, size=shape) if len(shape) == 4 else rng.uniform(-1, 1, shape))
+        x = x.astype("float32")
+    outputs = int(model.outputs[0].shape[-1])
+    if kind == "classification":
+        y = rng.integers(0, outputs, size=(n,)).astype("int32")
+    elif kind == "binary":
+        y = rng.integers(0, 2, size=(n, 1)).astype("float32")
+    else:
+        y = rng.normal(size=(n, outputs)).astype("float32")
+    return x, y

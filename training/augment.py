@@ -1,0 +1,41 @@
+"""Batch-level augmentations for tf.data: vectorised over the batch, cheap on a CPU."""
+import tensorflow as tf
+
+
+def translate(images, max_shift):
+    """Shift every image by its own random (dy, dx) in [-max_shift, max_shift], zero-filled."""
+    shape = tf.shape(images)
+    batch, height, width = shape[0], shape[1], shape[2]
+    p = max_shift
+    padded = tf.pad(images, [[0, 0], [p, p], [p, p], [0, 0]])
+    dy = tf.random.uniform([batch], 0, 2 * p + 1, dtype=tf.int32)
+    dx = tf.random.uniform([batch], 0, 2 * p + 1, dtype=tf.int32)
+    rows = dy[:, None] + tf.range(height)[None, :]
+    cols = dx[:, None] + tf.range(width)[None, :]
+    out = tf.gather(padded, rows, axis=1, batch_dims=1)
+    return tf.gather(out, cols, axis=2, batch_dims=1)
+
+
+def flip_left_right(images):
+    """Mirror a random half of the images horizontally."""
+    flip = tf.random.uniform([tf.shape(images)[0], 1, 1, 1]) < 0.5
+    return tf.where(flip, tf.reverse(images, axis=[2]), images)
+
+
+def _shift(p):
+    return lambda x, y: (translate(x, p), y)
+
+
+AUGMENTATIONS = {
+    "shift2": _shift(2),  # MNIST: digits move by up to 2 pixels
+    "flip_shift4": lambda x, y: (translate(flip_left_right(x), 4), y),  # CIFAR's standard pair
+    "flip_shift2": lambda x, y: (translate(flip_left_right(x), 2), y),
+}
+
+
+def get(name):
+    if name is None:
+        return None
+    if name not in AUGMENTATIONS:
+        raise ValueError(f"unknown augmentation {name!r}; known: {sorted(AUGMENTATIONS)}")
+    return AUGMENTATIONS[name]

@@ -1,0 +1,70 @@
+"""Callbacks of the fit loop: the learning-rate schedule and a compact epoch table."""
+import math
+import sys
+import time
+
+import keras
+
+
+def schedule_factor(kind, progress):
+    """Learning-rate multiplier at `progress` in [0, 1] of the post-warm-up steps."""
+    if kind is None:
+        return 1.0
+    if kind == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    if kind == "onecycle":  # linear decay to zero (the warm-up makes it a triangle)
+        return max(0.0, 1.0 - progress)
+    raise ValueError(f"unknown schedule {kind!r}; expected None, 'cosine' or 'onecycle'")
+
+
+class StepSchedule(keras.callbacks.Callback):
+    """Sets the optimiser's learning rate before every step: linear warm-up, then `kind`.
+
+    The step count is derived from the optimiser's own iteration counter, so a run resumed by
+    BackupAndRestore continues the schedule where it stopped."""
+
+    def __init__(self, kind, base_lr, steps_per_epoch, epochs, warmup_epochs=0.0):
+        super().__init__()
+        self.kind = kind
+        self.base_lr = float(base_lr)
+        self.total = max(1, int(steps_per_epoch * epochs))
+        self.warmup = int(steps_per_epoch * warmup_epochs)
+
+    def lr_at(self, step):
+        if step < self.warmup:
+            return self.base_lr * (step + 1) / self.warmup
+        progress = (step - self.warmup) / max(1, self.total - self.warmup)
+        return self.base_lr * schedule_factor(self.kind, progress)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        self.model.optimizer.learning_rate.assign(self.lr_at(step))
+
+
+class EpochTable(keras.callbacks.Callback):
+    """One row per epoch: losses and metrics, learning rate, elapsed time and ETA."""
+
+    def __init__(self, epochs, stream=None, every=1):
+        super().__init__()
+        self.epochs = epochs
+        self.stream = stream or sys.stdout
+        self.every = max(1, int(every))
+        self.start = None
+        self.first_epoch = None
+
+    def on_train_begin(self, logs=None):
+        self.start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.first_epoch is None:
+            self.first_epoch = epoch  # after a resume, ETA counts only the epochs run here
+        done = epoch + 1
+        if done % self.every and done != self.epochs:
+            return
+        elapsed = time.time() - self.start
+        eta = elapsed / (done - self.first_epoch) * (self.epochs - done)
+        logs = logs or {}
+        cells = "  ".join(f"{k} {v:.4f}" for k, v in logs.items() if k != "learning_rate")
+        lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        print(f"epoch {done:>4}/{self.epochs}  {cells}  lr {lr:.2e}  "
+              f"{elapsed:6.1f}s  eta {eta:6.1f}s", file=self.stream, flush=True)

@@ -1,0 +1,161 @@
+"""The fit loop: data -> pipeline -> model under a strategy -> fit with callbacks -> artifact.
+
+`train(name, ...)` is what `python -m training NAME` runs. It reads the test split once, after
+training, to write the card; nothing before that touches it.
+"""
+import datetime
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import zoo
+from training import augment as augmentations
+from training import distribute
+from training.callbacks import EpochTable, StepSchedule
+from training.recipes import recipe_for
+from zoo import artifacts, plots
+from zoo.data import load_splits, pipeline
+
+
+def default_backup_dir(out, name):
+    return Path(out) / f".{name}.backup"
+
+
+def evaluate_splits(model, named_splits, batch_size):
+    """`{split: {metric: value}}` for each `(x, y)` in `named_splits`."""
+    results = {}
+    for split, (x, y) in named_splits.items():
+        ds = pipeline(x, y, batch_size, cache=False)
+        results[split] = {k: float(v) for k, v in
+                          model.evaluate(ds, verbose=0, return_dict=True).items()}
+    return results
+
+
+def library_versions():
+    import keras_tuner
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "keras_tuner": keras_tuner.__version__,
+            "numpy": np.__version__, "keras_zoo": zoo.__version__}
+
+
+def machine():
+    return {"platform": platform.platform(), "processor": platform.processor() or
+            platform.machine(), "cpus": os.cpu_count(),
+            "gpus": len(tf.config.list_physical_devices("GPU"))}
+
+
+def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, data_dir=None,
+          strategy="auto", resume=False, backup_dir=None, val_size=None, overrides=None,
+          command=None, save=True, verbose=True):
+    """Train `name` with its recipe, save `out/NAME.keras`, its card and figures.
+
+    Returns a dict with the model, its history, metrics per split and the written paths.
+    `epochs`, `batch_size`, `seed` and `val_size` override the recipe; `overrides` the builder.
+    """
+    task = zoo.get(name)
+    overrides = dict(overrides or {})
+    task.check_overrides(overrides)
+    recipe = recipe_for(name, epochs=epochs, batch_size=batch_size, seed=seed, val_size=val_size)
+    strat = distribute.strategy(strategy) if isinstance(strategy, (str, type(None))) else strategy
+    keras.utils.set_random_seed(recipe["seed"])
+
+    splits = load_splits(task.dataset, seed=recipe["seed"], data_dir=data_dir,
+                         val_size=recipe["val_size"])
+    replicas = strat.num_replicas_in_sync
+    global_batch = recipe["batch_size"]
+    if global_batch % replicas:
+        raise ValueError(f"global batch size {global_batch} is not divisible by the "
+                         f"{replicas} replicas")
+    if verbose:
+        print(f"[{name}] {len(splits.train[1])} train / {len(splits.val[1])} validation examples; "
+              f"global batch {global_batch} = {replicas} replica(s) x {global_batch // replicas}; "
+              f"learning rate not rescaled with the replica count", flush=True)
+
+    with strat.scope():
+        model = zoo.build(name, **overrides)
+    # read by Keras when it first builds its train function (what compile(steps_per_execution=) sets)
+    model.steps_per_execution = int(recipe["steps_per_execution"])
+    train_ds = pipeline(*splits.train, global_batch, shuffle=True, seed=recipe["seed"],
+                        augment=augmentations.get(recipe["augment"]))
+    val_ds = pipeline(*splits.val, global_batch)
+    steps = int(np.ceil(len(splits.train[1]) / global_batch))
+
+    backup = Path(backup_dir) if backup_dir else default_backup_dir(out, name)
+    if backup.exists() and not resume:
+        if verbose:
+            print(f"[{name}] removing a previous run's checkpoint {backup} (pass --resume to "
+                  f"continue it instead)", flush=True)
+        shutil.rmtree(backup)
+    callbacks = [keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True),
+                 EpochTable(recipe["epochs"], every=max(1, recipe["epochs"] // 25))]
+    if recipe["schedule"] or recipe["warmup_epochs"]:
+        base_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        callbacks.insert(0, StepSchedule(recipe["schedule"], base_lr, steps, recipe["epochs"],
+                                         recipe["warmup_epochs"]))
+
+    started = time.time()
+    history = model.fit(train_ds, validation_data=val_ds, epochs=recipe["epochs"],
+                        callbacks=callbacks, verbose=0, shuffle=False)
+    wall = time.time() - started
+
+    test_x, test_y = splits.load_test()
+    metrics = evaluate_splits(model, {"train": splits.train, "val": splits.val,
+                                      "test": (test_x, test_y)}, global_batch)
+    result = {"model": model, "history": history.history, "metrics": metrics, "paths": [],
+              "wall_seconds": wall, "recipe": recipe}
+    if verbose:
+        print(f"[{name}] done in {wall:.1f}s; " + "; ".join(
+            f"{split} " + ", ".join(f"{k} {v:.4f}" for k, v in m.items())
+            for split, m in metrics.items()), flush=True)
+    if not save or not distribute.is_chief(strat):
+        return result
+
+    out = Path(out)
+    artifact = artifacts.save_model(model, out / f"{name}.keras")
+    figure_data = plots.FigureData(model, splits.train, (test_x, test_y), history.history,
+                                   splits.class_names, title=name)
+    figures = plots.draw(task.figures, figure_data, str(out / name))
+    card = {
+        "name": name,
+        "task": task.description,
+        "kind": task.kind,
+        "data": {"dataset": task.dataset, **splits.info},
+        "class_names": splits.class_names,
+        "metric": task.metric,
+        "bar": task.bar,
+        "goal": task.goal,
+        "metrics": metrics,
+        "params": model.count_params(),
+        "overrides": overrides,
+        "recipe": recipe,
+        "epochs": recipe["epochs"],
+        "seed": recipe["seed"],
+        "strategy": f"{type(strat).__name__} x{replicas}",
+        "wall_seconds": round(wall, 1),
+        "machine": machine(),
+        "versions": library_versions(),
+        "command": command or f"python -m training {name} --out {out}",
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "figures": [Path(f).name for f in figures],
+        "sha256": artifacts.sha256(artifact),
+    }
+    artifacts.write_json(card, artifacts.card_path(artifact))
+    result["paths"] = [artifact, artifacts.card_path(artifact), *map(Path, figures)]
+    if verbose:
+        print(f"[{name}] wrote " + ", ".join(str(p) for p in result["paths"]), flush=True)
+    return result
+
+
+def command_line():
+    """The command that started this process, as a user would retype it."""
+    args = sys.argv[1:]
+    module = "training" if sys.argv and "training" in sys.argv[0] else "tuning"
+    return " ".join(["python -m", module, *args])

@@ -1,0 +1,2 @@
+"""Importing this package registers every model family's builders."""
+from zoo.models import basics, mnist  # noqa: F401

@@ -1,0 +1,65 @@
+"""What every builder shares: optimisers by name, and compiling for a task kind."""
+import keras
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop")
+
+
+def make_optimizer(name, learning_rate, weight_decay=None, **kwargs):
+    """An optimiser by name. `weight_decay` is decoupled decay (AdamW / SGDW-style)."""
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate, weight_decay=weight_decay, **kwargs)
+    if name in ("momentum", "nesterov"):
+        return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=name == "nesterov",
+                                    weight_decay=weight_decay, **kwargs)
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate, weight_decay=weight_decay, **kwargs)
+    if name == "adamw":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay or 1e-4, **kwargs)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate, weight_decay=weight_decay, **kwargs)
+    raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+
+
+def compile_for(model, kind, optimizer, top5=False, label_smoothing=0.0, jit_compile="auto"):
+    """Compile `model` with the loss and metrics of its task kind and return it.
+
+    classification: softmax probabilities, sparse integer labels, `accuracy` (+ `top5_accuracy`);
+    binary: one sigmoid probability, `accuracy` at 0.5; regression: mean squared error `mse`.
+    """
+    if kind == "classification":
+        if label_smoothing:
+            loss = SmoothedSparseCrossentropy(label_smoothing)
+        else:
+            loss = keras.losses.SparseCategoricalCrossentropy()
+        metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        if top5:
+            metrics.append(keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5_accuracy"))
+    elif kind == "binary":
+        loss = keras.losses.BinaryCrossentropy()
+        metrics = [keras.metrics.BinaryAccuracy(name="accuracy")]
+    elif kind == "regression":
+        loss = keras.losses.MeanSquaredError()
+        metrics = [keras.metrics.MeanSquaredError(name="mse")]
+    else:
+        raise ValueError(f"unknown task kind {kind!r}")
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile)
+    return model
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy against integer labels with label smoothing (Szegedy et al. 2016)."""
+
+    def __init__(self, label_smoothing=0.1, name="smoothed_sparse_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        classes = keras.ops.shape(y_pred)[-1]
+        onehot = keras.ops.one_hot(keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32"),
+                                   classes, dtype=y_pred.dtype)
+        return keras.losses.categorical_crossentropy(onehot, y_pred,
+                                                     label_smoothing=self.label_smoothing)
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}

@@ -1,0 +1,107 @@
+"""MNIST: a one-layer softmax, a regularised CNN, and the tiniest network that reaches 80%.
+
+Every model takes raw pixels (uint8 0-255, shape (28, 28, 1)) and scales them inside.
+"""
+import keras
+
+from zoo.models.common import compile_for, make_optimizer
+from zoo.registry import register_model
+
+MNIST_SHAPE = (28, 28, 1)
+MNIST_FIGURES = ("training_curves", "confusion_matrix", "misclassified")
+
+
+def _pixels(name):
+    inputs = keras.Input(MNIST_SHAPE, name="pixels")
+    return inputs, keras.layers.Rescaling(1 / 255.0, name="scale")(inputs)
+
+
+def _softmax_space(hp):
+    return {"learning_rate": hp.Float("learning_rate", 1e-3, 3e-2, sampling="log", default=3e-3),
+            "l2": hp.Float("l2", 1e-7, 1e-3, sampling="log", default=1e-6)}
+
+
+@register_model(
+    description="MNIST with one dense softmax layer (IE 534 homework 1)",
+    dataset="mnist", kind="classification", metric="accuracy", bar={"accuracy": 0.92},
+    search_space=_softmax_space, figures=MNIST_FIGURES, input_kind="image")
+def mnist_softmax(learning_rate=3e-3, l2=1e-6):
+    """Multinomial logistic regression on the 784 scaled pixels (7,850 parameters)."""
+    inputs, x = _pixels("mnist_softmax")
+    x = keras.layers.Flatten()(x)
+    outputs = keras.layers.Dense(10, activation="softmax", name="softmax",
+                                 kernel_regularizer=keras.regularizers.L2(l2))(x)
+    model = keras.Model(inputs, outputs, name="mnist_softmax")
+    return compile_for(model, "classification", make_optimizer("adam", learning_rate))
+
+
+def _cnn_space(hp):
+    return {
+        "width": hp.Choice("width", [16, 32, 48], default=32),
+        "dense_units": hp.Choice("dense_units", [64, 128, 256], default=128),
+        "dropout": hp.Float("dropout", 0.0, 0.5, step=0.1, default=0.3),
+        "l2": hp.Float("l2", 1e-6, 1e-3, sampling="log", default=5e-5),
+        "optimizer": hp.Choice("optimizer", ["adam", "nesterov"], default="adam"),
+        "learning_rate": hp.Float("learning_rate", 1e-4, 1e-1, sampling="log", default=2e-3),
+    }
+
+
+@register_model(
+    description="MNIST CNN with dropout and an L2 penalty (ECE-472 assignment 3)",
+    dataset="mnist", kind="classification", metric="accuracy",
+    bar={"accuracy": 0.995}, goal={"accuracy": 0.996}, search_space=_cnn_space,
+    figures=MNIST_FIGURES, input_kind="image")
+def mnist_cnn(width=32, dense_units=128, dropout=0.3, l2=5e-5, optimizer="adam",
+              learning_rate=2e-3):
+    """Two stages of two 3x3 convolutions (width, 2 x width) with batch norm and max pooling,
+    then a dense layer; dropout before each dense layer and L2 on every kernel."""
+    reg = keras.regularizers.L2(l2)
+    inputs, x = _pixels("mnist_cnn")
+    for stage, filters in enumerate((width, 2 * width)):
+        for i in range(2):
+            x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False,
+                                    kernel_regularizer=reg, name=f"conv{stage}{i}")(x)
+            x = keras.layers.BatchNormalization(name=f"bn{stage}{i}")(x)
+            x = keras.layers.Activation("relu")(x)
+        x = keras.layers.MaxPooling2D(name=f"pool{stage}")(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dropout(dropout)(x)
+    x = keras.layers.Dense(dense_units, activation="relu", kernel_regularizer=reg,
+                           name="dense")(x)
+    x = keras.layers.Dropout(dropout)(x)
+    outputs = keras.layers.Dense(10, activation="softmax", kernel_regularizer=reg,
+                                 name="softmax")(x)
+    model = keras.Model(inputs, outputs, name="mnist_cnn")
+    return compile_for(model, "classification", make_optimizer(optimizer, learning_rate))
+
+
+def _tiny_space(hp):
+    return {"grid": hp.Choice("grid", [4, 5], default=4),
+            "hidden": hp.Int("hidden", 2, 6, default=3),
+            "learning_rate": hp.Float("learning_rate", 3e-3, 1e-1, sampling="log", default=2e-2)}
+
+
+@register_model(
+    description="The fewest parameters at >= 80% MNIST test accuracy (ECE-472 extra challenge)",
+    dataset="mnist", kind="classification", metric="accuracy",
+    bar={"accuracy": 0.80, "params_max": 200}, goal={"params_max": 100},
+    search_space=_tiny_space, figures=MNIST_FIGURES, input_kind="image")
+def mnist_tiny(grid=4, hidden=3, crop=4, learning_rate=2e-2):
+    """Parameter-free preprocessing, then a two-layer network with a narrow bottleneck.
+
+    The `crop`-pixel border (empty in MNIST, whose digits sit in a centred 20x20 box) is cut and
+    the rest average-pooled to a `grid` x `grid` image: no parameters. A dense layer maps those
+    `grid^2` values to `hidden` tanh units and a second to the 10 classes:
+    `grid^2 * hidden + hidden + 10 * hidden + 10` parameters (91 at the defaults).
+    """
+    inputs, x = _pixels("mnist_tiny")
+    x = keras.layers.Cropping2D(crop, name="crop")(x)
+    size = MNIST_SHAPE[0] - 2 * crop
+    if size % grid:
+        raise ValueError(f"grid {grid} must divide the cropped size {size}")
+    x = keras.layers.AveragePooling2D(size // grid, name="pool")(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(hidden, activation="tanh", name="bottleneck")(x)
+    outputs = keras.layers.Dense(10, activation="softmax", name="softmax")(x)
+    model = keras.Model(inputs, outputs, name="mnist_tiny")
+    return compile_for(model, "classification", make_optimizer("adam", learning_rate))

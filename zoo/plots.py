@@ -1,0 +1,186 @@
+"""Figures, one function per kind. Each takes a `FigureData` and a path prefix, writes
+`PREFIX-KIND.png` (and a PDF beside it) atomically, and returns the PNG path."""
+import dataclasses
+from typing import Optional
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from zoo.artifacts import atomic_path  # noqa: E402
+
+DPI = 160
+STYLE = {"figure.figsize": (6.4, 4.4), "axes.grid": True, "grid.alpha": 0.3,
+         "axes.spines.top": False, "axes.spines.right": False, "font.size": 10,
+         "axes.titleweight": "bold", "legend.frameon": False}
+CLASS_COLOURS = ("#1f77b4", "#d62728")
+
+
+@dataclasses.dataclass
+class FigureData:
+    model: object
+    train: tuple  # (x, y)
+    test: tuple  # (x, y): what the final metrics were computed on
+    history: dict  # keras History.history
+    class_names: Optional[list] = None
+    title: str = ""
+
+
+def _save(fig, prefix, kind, pdf=True):
+    png = f"{prefix}-{kind}.png"
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format="png")
+    if pdf:
+        with atomic_path(f"{prefix}-{kind}.pdf") as tmp:
+            fig.savefig(tmp, bbox_inches="tight", format="pdf")
+    plt.close(fig)
+    return png
+
+
+def sine_fit(data, prefix):
+    """Data points, the noiseless sine and the model's curve."""
+    x, y = data.train
+    grid = np.linspace(0, 1, 500, dtype="float32")[:, None]
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots()
+        ax.plot(grid, np.sin(2 * np.pi * grid), color="0.4", ls="--", lw=1.5,
+                label=r"noiseless $\sin(2\pi x)$")
+        ax.plot(grid, data.model.predict(grid, verbose=0), color=CLASS_COLOURS[1], lw=2.2,
+                label=r"model $\hat y(x)$")
+        ax.scatter(x, y, s=22, color=CLASS_COLOURS[0], edgecolor="white", linewidth=0.6,
+                   zorder=3, label=f"training data (N={len(x)})")
+        ax.set(xlabel="x", ylabel="y", title=data.title or "Gaussian-basis fit of a noisy sine",
+               xlim=(0, 1))
+        ax.legend(loc="upper right")
+        return _save(fig, prefix, "fit")
+
+
+def sine_bases(data, prefix):
+    """Each of the M learned basis functions phi_j(x) over the input range."""
+    import keras
+
+    basis = data.model.get_layer("basis")
+    grid = np.linspace(0, 1, 500, dtype="float32")[:, None]
+    phi = keras.ops.convert_to_numpy(basis(grid))
+    mu = keras.ops.convert_to_numpy(basis.mu)[0]
+    sigma = keras.ops.convert_to_numpy(basis.sigma)[0]
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots()
+        colours = plt.cm.viridis(np.linspace(0, 0.9, phi.shape[1]))
+        for j in np.argsort(mu):
+            ax.plot(grid, phi[:, j], color=colours[j], lw=2,
+                    label=rf"$\phi_{{{j + 1}}}$: $\mu$={mu[j]:.2f}, $\sigma$={sigma[j]:.2f}")
+        ax.set(xlabel="x", ylabel=r"$\phi_j(x)$", xlim=(0, 1),
+               title=f"The {phi.shape[1]} learned basis functions ({basis.family})")
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+        return _save(fig, prefix, "bases")
+
+
+def spirals_boundary(data, prefix):
+    """Examples of both classes over the shaded p(t=1 | x), with the 0.5 contour."""
+    x, y = data.train
+    pad = 0.15
+    lo, hi = x.min(axis=0) - pad, x.max(axis=0) + pad
+    g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], 300), np.linspace(lo[1], hi[1], 300))
+    grid = np.stack([g0.ravel(), g1.ravel()], axis=1).astype("float32")
+    p = data.model.predict(grid, batch_size=4096, verbose=0).reshape(g0.shape)
+    with plt.rc_context({**STYLE, "figure.figsize": (6.0, 5.6), "axes.grid": False}):
+        fig, ax = plt.subplots()
+        shade = ax.contourf(g0, g1, p, levels=np.linspace(0, 1, 21), cmap="RdBu_r", alpha=0.45)
+        ax.contour(g0, g1, p, levels=[0.5], colors="black", linewidths=1.8)
+        for cls in (0, 1):
+            pts = x[y == cls]
+            ax.scatter(pts[:, 0], pts[:, 1], s=12, color=CLASS_COLOURS[cls], edgecolor="white",
+                       linewidth=0.4, label=f"class {cls} (t={cls})")
+        ax.plot([], [], color="black", lw=1.8, label=r"boundary $p(t=1\mid x)=0.5$")
+        fig.colorbar(shade, ax=ax, label=r"$p(t=1\mid x)$", ticks=[0, 0.25, 0.5, 0.75, 1])
+        ax.set(xlabel="$x_1$", ylabel="$x_2$", aspect="equal",
+               title=data.title or "Spirals: MLP decision boundary")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=8)
+        return _save(fig, prefix, "boundary")
+
+
+def training_curves(data, prefix):
+    """Loss and headline metric per epoch, training against validation."""
+    h = data.history
+    metric = next((m for m in ("accuracy", "mse") if m in h), None)
+    panels = [("loss", "loss")] + ([(metric, metric)] if metric else [])
+    with plt.rc_context({**STYLE, "figure.figsize": (5.2 * len(panels), 4.0)}):
+        fig, axes = plt.subplots(1, len(panels), squeeze=False)
+        for ax, (key, label) in zip(axes[0], panels):
+            epochs = np.arange(1, len(h[key]) + 1)
+            ax.plot(epochs, h[key], lw=2, color=CLASS_COLOURS[0], label="training")
+            if f"val_{key}" in h:
+                ax.plot(epochs, h[f"val_{key}"], lw=2, color=CLASS_COLOURS[1],
+                        label="validation")
+            if key in ("loss", "mse"):
+                ax.set_yscale("log")
+            ax.set(xlabel="epoch", ylabel=label, title=label.capitalize())
+            ax.legend()
+        fig.suptitle(data.title or "Training curves", fontweight="bold")
+        fig.tight_layout()
+        return _save(fig, prefix, "curves")
+
+
+def _predicted_labels(data):
+    x, _ = data.test
+    return np.argmax(data.model.predict(x, batch_size=512, verbose=0), axis=-1)
+
+
+def confusion_matrix(data, prefix):
+    """Row-normalised confusion matrix on the test split, counts in the cells."""
+    _, y = data.test
+    pred = _predicted_labels(data)
+    k = int(max(y.max(), pred.max())) + 1
+    counts = np.zeros((k, k), dtype=int)
+    np.add.at(counts, (y, pred), 1)
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    names = data.class_names or [str(i) for i in range(k)]
+    with plt.rc_context({**STYLE, "figure.figsize": (6.4, 5.6), "axes.grid": False}):
+        fig, ax = plt.subplots()
+        im = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+        if k <= 20:
+            for i in range(k):
+                for j in range(k):
+                    ax.text(j, i, counts[i, j], ha="center", va="center", fontsize=7,
+                            color="white" if rates[i, j] > 0.5 else "black")
+            ax.set_xticks(range(k), names, rotation=45 if k > 10 else 0)
+            ax.set_yticks(range(k), names)
+        fig.colorbar(im, ax=ax, label="fraction of the true class")
+        accuracy = np.trace(counts) / counts.sum()
+        ax.set(xlabel="predicted", ylabel="true",
+               title=f"{data.title or 'Confusion matrix'} (test accuracy {accuracy:.2%})")
+        return _save(fig, prefix, "confusion")
+
+
+def misclassified(data, prefix, count=24):
+    """The first `count` misclassified test images, with true and predicted labels."""
+    x, y = data.test
+    pred = _predicted_labels(data)
+    wrong = np.flatnonzero(pred != y)[:count]
+    names = data.class_names or [str(i) for i in range(int(y.max()) + 1)]
+    cols = 8
+    rows = max(1, -(-len(wrong) // cols))
+    with plt.rc_context({**STYLE, "figure.figsize": (cols * 1.1, rows * 1.35 + 0.5)}):
+        fig, axes = plt.subplots(rows, cols, squeeze=False)
+        for ax in axes.ravel():
+            ax.axis("off")
+        for ax, i in zip(axes.ravel(), wrong):
+            image = x[i].squeeze()
+            ax.imshow(image, cmap="gray_r" if image.ndim == 2 else None)
+            ax.set_title(f"true {names[y[i]]}\npred {names[pred[i]]}", fontsize=7)
+        fig.suptitle(f"{data.title or 'Misclassified'}: {len(np.flatnonzero(pred != y))} of "
+                     f"{len(y)} test images wrong", fontweight="bold")
+        fig.tight_layout()
+        return _save(fig, prefix, "misclassified")
+
+
+FIGURES = {f.__name__: f for f in (sine_fit, sine_bases, spirals_boundary, training_curves,
+                                   confusion_matrix, misclassified)}
+
+
+def draw(names, data, prefix):
+    """Draw each named figure; returns the PNG paths."""
+    return [FIGURES[name](data, prefix) for name in names]
