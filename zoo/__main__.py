@@ -71,6 +71,13 @@ def cmd_export(args):
     return 0
 
 
+def cmd_cards(args):
+    from zoo import cards
+
+    print(f"wrote {cards.write(args.dir)}")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m zoo")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -96,6 +103,9 @@ def main(argv=None):
     p.add_argument("--format", default="saved_model", choices=["saved_model"])
     p.add_argument("dir")
     p.set_defaults(run=cmd_export)
+    p = sub.add_parser("cards", help="regenerate saved_models/README.md from the cards")
+    p.add_argument("--dir", help="folder of artifacts (default: saved_models/)")
+    p.set_defaults(run=cmd_cards)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

@@ -76,8 +76,8 @@ def mnist_cnn(width=32, dense_units=128, dropout=0.3, l2=5e-5, optimizer="adam",
 
 
 def _tiny_space(hp):
-    return {"grid": hp.Choice("grid", [4, 5], default=4),
-            "hidden": hp.Int("hidden", 2, 6, default=3),
+    return {"grid": hp.Choice("grid", [4, 5], default=5),
+            "hidden": hp.Int("hidden", 2, 6, default=5),
             "learning_rate": hp.Float("learning_rate", 3e-3, 1e-1, sampling="log", default=2e-2)}
 
 
@@ -86,13 +86,17 @@ def _tiny_space(hp):
     dataset="mnist", kind="classification", metric="accuracy",
     bar={"accuracy": 0.80, "params_max": 200}, goal={"params_max": 100},
     search_space=_tiny_space, figures=MNIST_FIGURES, input_kind="image")
-def mnist_tiny(grid=4, hidden=3, crop=4, learning_rate=2e-2):
+def mnist_tiny(grid=5, hidden=5, crop=4, learning_rate=2e-2):
     """Parameter-free preprocessing, then a two-layer network with a narrow bottleneck.
 
     The `crop`-pixel border (empty in MNIST, whose digits sit in a centred 20x20 box) is cut and
     the rest average-pooled to a `grid` x `grid` image: no parameters. A dense layer maps those
     `grid^2` values to `hidden` tanh units and a second to the 10 classes:
-    `grid^2 * hidden + hidden + 10 * hidden + 10` parameters (91 at the defaults).
+    `grid^2 * hidden + hidden + 10 * hidden + 10` parameters (190 at the defaults).
+
+    Chosen on the validation split (60 epochs, Adam 0.02): grid 4 / hidden 3 (91 parameters)
+    reached 69%, grid 4 / hidden 5 (145) 79.5%, grid 4 / hidden 6 (172) 81.8%, grid 5 /
+    hidden 5 (190) 83.5%.
     """
     inputs, x = _pixels("mnist_tiny")
     x = keras.layers.Cropping2D(crop, name="crop")(x)

@@ -1,0 +1,190 @@
+"""Saved models: loading by name or path, clear errors, atomic saves, cards, predict, export."""
+import json
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+from conftest import REPO, real_data_dir, run_python, sample_batch
+from zoo import artifacts, cards, inference
+from zoo.__main__ import main as zoo_main
+
+SAVED = REPO / "saved_models"
+ARTIFACTS = sorted(p.stem for p in SAVED.glob("*.keras"))
+GENERATED_DATA = {"noisy_sine", "spirals"}
+
+
+@pytest.fixture
+def model_dir(tmp_path, monkeypatch):
+    """A private saved_models folder holding freshly built (untrained) models."""
+    monkeypatch.setenv("ZOO_SAVED_MODELS", str(tmp_path))
+    return tmp_path
+
+
+def _save(name, folder, card=None, **overrides):
+    model = zoo.build(name, **overrides)
+    path = artifacts.save_model(model, folder / f"{name}.keras")
+    if card is not None:
+        artifacts.write_json(card, folder / f"{name}.json")
+    return model, path
+
+
+@pytest.mark.parametrize("name", ARTIFACTS)
+def test_saved_artifact_loads_in_fresh_process(name):
+    proc = run_python(f"""
+import keras, zoo
+model = zoo.load({name!r})
+print(model.name, model.count_params())
+""")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[-2] == name
+
+
+@pytest.mark.parametrize("name", ARTIFACTS)
+def test_card_is_complete_and_matches_its_file(name):
+    card = json.loads((SAVED / f"{name}.json").read_text())
+    for key in ("task", "data", "metrics", "params", "epochs", "seed", "wall_seconds", "machine",
+                "versions", "command", "date", "sha256"):
+        assert key in card, key
+    assert {"train", "val", "test"} <= set(card["metrics"])
+    assert card["sha256"] == artifacts.sha256(SAVED / f"{name}.keras")
+    for figure in card["figures"]:
+        assert (SAVED / figure).exists(), figure
+
+
+@pytest.mark.parametrize("name", ARTIFACTS)
+def test_card_claims_hold_on_the_test_split(name):
+    """Re-measure the saved model on its test split and compare with its card and its bar.
+    Generated data is always available; real datasets only when ZOO_DATA_DIR holds them."""
+    card = json.loads((SAVED / f"{name}.json").read_text())
+    if card["data"]["dataset"] not in GENERATED_DATA and real_data_dir() is None:
+        pytest.skip("ZOO_DATA_DIR with the real dataset is not set")
+    from zoo.evaluation import evaluate_artifact
+
+    result = evaluate_artifact(SAVED / f"{name}.keras")
+    metric = card["metric"]
+    assert result[metric] == pytest.approx(card["metrics"]["test"][metric], abs=2e-3)
+    assert cards.meets_bar(card), f"{name} misses its bar {card['bar']}"
+
+
+def test_saved_models_readme_is_up_to_date():
+    assert (SAVED / "README.md").read_text() == cards.render(SAVED), \
+        "saved_models/README.md is stale: run `python -m zoo cards`"
+
+
+def test_load_by_name_and_by_path(model_dir):
+    model, path = _save("spirals_mlp", model_dir)
+    x = np.zeros((3, 2), "float32")
+    for ref in ("spirals_mlp", str(path), path):
+        loaded = zoo.load(ref)
+        np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_missing_artifact_error_names_file_and_command(model_dir):
+    with pytest.raises(artifacts.ArtifactError) as info:
+        zoo.load("mnist_cnn")
+    assert str(model_dir / "mnist_cnn.keras") in str(info.value)
+    assert "python -m training mnist_cnn" in str(info.value)
+
+
+def test_truncated_artifact_gives_clear_error(model_dir):
+    _, path = _save("spirals_mlp", model_dir)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(artifacts.ArtifactError, match="truncated or corrupt") as info:
+        zoo.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_foreign_archive_gives_clear_error(tmp_path):
+    path = tmp_path / "foreign.keras"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("config.json", json.dumps({"class_name": "NotAZooThing", "config": {}}))
+    with pytest.raises(artifacts.ArtifactError, match="foreign.keras"):
+        zoo.load(path)
+
+
+def test_failed_save_leaves_previous_artifact_intact(model_dir, monkeypatch):
+    good, path = _save("spirals_mlp", model_dir)
+    before = path.read_bytes()
+    broken = zoo.build("spirals_mlp", width=32)
+
+    def half_written(target, *args, **kwargs):
+        Path(target).write_bytes(b"PK\x03\x04 half of an archive")
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(broken, "save", half_written)
+    with pytest.raises(OSError, match="simulated"):
+        artifacts.save_model(broken, path)
+    assert path.read_bytes() == before
+    assert not [p for p in model_dir.iterdir() if ".tmp" in p.name], "temporary file left behind"
+    zoo.load(path)
+
+
+def test_predict_entry_point_accepts_plain_lists(model_dir):
+    model, _ = _save("spirals_mlp", model_dir)
+    rows = zoo.predict("spirals_mlp", [[0.1, 0.2], [-0.5, 0.3]])
+    assert len(rows) == 2 and set(rows[0]) == {"label", "name", "probabilities"}
+    assert sum(rows[0]["probabilities"]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_cli_predict_numbers_and_pairs(model_dir, capsys):
+    _save("sine_basis", model_dir)
+    _save("spirals_mlp", model_dir)
+    assert zoo_main(["predict", "sine_basis", "0.25", "0.5", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert len(rows) == 2 and isinstance(rows[0]["label"], float)
+    assert zoo_main(["predict", "spirals_mlp", "0.1,0.2", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rows[0]["label"] in (0, 1) and len(rows[0]["probabilities"]) == 2
+    assert zoo_main(["predict", "spirals_mlp", "0.1"]) == 2
+    assert "x,y" in capsys.readouterr().err
+
+
+def test_cli_predict_image_files(model_dir, tmp_path, capsys):
+    from PIL import Image
+
+    card = {"name": "mnist_softmax", "class_names": [str(i) for i in range(10)]}
+    model, _ = _save("mnist_softmax", model_dir, card=card)
+    grey = tmp_path / "digit.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (28, 28), np.uint8)).save(grey)
+    colour = tmp_path / "big.jpg"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (56, 60, 3), np.uint8)).save(colour)
+    assert zoo_main(["predict", "mnist_softmax", str(grey), str(colour), "--json"]) == 0
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out.strip().splitlines()[-1])
+    assert [r["name"] for r in rows] == [str(r["label"]) for r in rows]
+    assert "resized 60x56 to 28x28" in captured.err and "greyscale" in captured.err
+    expected = model.predict(np.asarray(Image.open(grey))[None, ..., None], verbose=0)[0]
+    np.testing.assert_allclose(rows[0]["probabilities"], expected, atol=1e-5)
+    strip = tmp_path / "strip.png"
+    Image.fromarray(np.zeros((10, 200), np.uint8)).save(strip)
+    assert zoo_main(["predict", "mnist_softmax", str(strip)]) == 2
+    assert "too far" in capsys.readouterr().err
+    not_image = tmp_path / "notes.png"
+    not_image.write_text("hello")
+    assert zoo_main(["predict", "mnist_softmax", str(not_image)]) == 2
+    assert "not a readable" in capsys.readouterr().err
+
+
+def test_export_saved_model_matches_keras(model_dir, tmp_path):
+    import tensorflow as tf
+
+    model, _ = _save("mnist_cnn", model_dir)
+    assert zoo_main(["export", "mnist_cnn", "--format", "saved_model",
+                     str(tmp_path / "served")]) == 0
+    served = tf.saved_model.load(str(tmp_path / "served"))
+    x, _ = sample_batch(model, "classification", n=5)
+    expected = model.predict(x, verbose=0)
+    got = served.signatures["serve"](tf.constant(x))
+    got = next(iter(got.values())).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_cli_list_shows_every_model(capsys):
+    assert zoo_main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in zoo.list_models():
+        assert name in out

@@ -1,0 +1,70 @@
+"""The table of saved models (`saved_models/README.md`), generated from their cards."""
+import json
+from pathlib import Path
+
+from zoo.artifacts import saved_models_dir
+
+HEADER = """# Saved models
+
+Generated from the cards (`NAME.json`) by `python -m zoo cards`; a test fails when this file
+is out of date or a card's sha256 does not match its `.keras` file. Every metric is measured on
+the split named in the card; the test split was read once, after training.
+
+| model | params | metric (test) | bar | meets bar | val | epochs | wall time | data |
+|---|---|---|---|---|---|---|---|---|
+"""
+
+
+def meets_bar(card):
+    """True when every bar in the card is met by its measured metrics."""
+    test, train = card["metrics"]["test"], card["metrics"].get("train", {})
+    for key, bar in card["bar"].items():
+        if key == "params_max":
+            ok = card["params"] <= bar
+        elif key.startswith("train_"):
+            ok = train.get(key[len("train_"):], float("nan")) >= bar
+        elif key in ("mse", "loss"):
+            ok = test.get(key, float("inf")) <= bar
+        else:
+            ok = test.get(key, float("-inf")) >= bar
+        if not ok:
+            return False
+    return True
+
+
+def _row(card):
+    metric = card["metric"]
+    test = card["metrics"]["test"].get(metric)
+    val = card["metrics"].get("val", {}).get(metric)
+    extra = card["metrics"]["test"].get("top5_accuracy")
+    shown = f"{metric} {test:.4f}" + (f", top-5 {extra:.4f}" if extra is not None else "")
+    bar = ", ".join(f"{k} {v}" for k, v in card["bar"].items())
+    minutes = card["wall_seconds"] / 60
+    data = card["data"].get("source", card["data"].get("dataset", ""))
+    return (f"| `{card['name']}` | {card['params']:,} | {shown} | {bar} | "
+            f"{'yes' if meets_bar(card) else '**no**'} | "
+            f"{'-' if val is None else f'{val:.4f}'} | {card['epochs']} | {minutes:.1f} min | "
+            f"{data} |")
+
+
+def cards(folder=None):
+    folder = Path(folder or saved_models_dir())
+    found = []
+    for path in sorted(folder.glob("*.json")):
+        card = json.loads(path.read_text())
+        if "sha256" in card and "metrics" in card:
+            found.append(card)
+    return found
+
+
+def render(folder=None):
+    return HEADER + "\n".join(_row(c) for c in cards(folder)) + "\n"
+
+
+def write(folder=None):
+    from zoo.artifacts import atomic_path
+
+    folder = Path(folder or saved_models_dir())
+    with atomic_path(folder / "README.md") as tmp:
+        tmp.write_text(render(folder))
+    return folder / "README.md"
