@@ -54,11 +54,12 @@ def machine():
 
 def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, data_dir=None,
           strategy="auto", resume=False, backup_dir=None, val_size=None, overrides=None,
-          command=None, save=True, verbose=True):
+          command=None, save=True, verbose=True, artifact_name=None, extra_card=None):
     """Train `name` with its recipe, save `out/NAME.keras`, its card and figures.
 
     Returns a dict with the model, its history, metrics per split and the written paths.
     `epochs`, `batch_size`, `seed` and `val_size` override the recipe; `overrides` the builder.
+    `artifact_name` (default `name`) names the written files; `extra_card` is merged into the card.
     """
     task = zoo.get(name)
     overrides = dict(overrides or {})
@@ -119,10 +120,11 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
         return result
 
     out = Path(out)
-    artifact = artifacts.save_model(model, out / f"{name}.keras")
+    stem = artifact_name or name
+    artifact = artifacts.save_model(model, out / f"{stem}.keras")
     figure_data = plots.FigureData(model, splits.train, (test_x, test_y), history.history,
                                    splits.class_names, title=name)
-    figures = plots.draw(task.figures, figure_data, str(out / name))
+    figures = plots.draw(task.figures, figure_data, str(out / stem))
     card = {
         "name": name,
         "task": task.description,
@@ -146,6 +148,7 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "figures": [Path(f).name for f in figures],
         "sha256": artifacts.sha256(artifact),
+        **(extra_card or {}),
     }
     artifacts.write_json(card, artifacts.card_path(artifact))
     result["paths"] = [artifact, artifacts.card_path(artifact), *map(Path, figures)]
