@@ -4,6 +4,7 @@
 training, to write the card; nothing before that touches it.
 """
 import datetime
+import json
 import os
 import platform
 import shutil
@@ -17,7 +18,7 @@ import tensorflow as tf
 
 import zoo
 from training import augment as augmentations
-from training import distribute
+from training import distribute, loop
 from training.callbacks import EpochTable, StepSchedule
 from training.recipes import recipe_for
 from zoo import artifacts, plots
@@ -26,6 +27,40 @@ from zoo.data import load_splits, pipeline
 
 def default_backup_dir(out, name):
     return Path(out) / f".{name}.backup"
+
+
+def _backed_up_epoch(backup):
+    """The epoch a BackupAndRestore checkpoint in `backup` resumes at (0 when there is none)."""
+    metadata = backup / "training_metadata.json"
+    return int(json.loads(metadata.read_text())["epoch"]) if metadata.exists() else 0
+
+
+def _fit_multiworker(model, strat, splits, recipe, steps, schedule, backup, verbose):
+    """MultiWorkerMirroredStrategy: Keras 3.15 fit fails there, so train with training.loop."""
+    worker = strat.cluster_resolver.task_id or 0
+    with strat.scope():
+        loop.build_optimizer(model)
+    first_epoch = loop.restore(model, backup, worker)
+    dataset = pipeline(*splits.train, recipe["batch_size"], shuffle=True, seed=recipe["seed"],
+                       augment=augmentations.get(recipe["augment"]), drop_remainder=True,
+                       epochs=recipe["epochs"], first_epoch=first_epoch)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    history = loop.fit(model, strat, dataset.with_options(options), recipe["epochs"], steps,
+                       recipe["batch_size"], schedule, backup, worker, first_epoch,
+                       log=print if verbose else (lambda *a: None))
+    shutil.rmtree(backup / f"worker-{worker}", ignore_errors=True)
+    if backup.exists() and not any(backup.iterdir()):
+        backup.rmdir()
+    return history
+
+
+def _unreplicated_copy(name, overrides, model):
+    """The same weights in a model built outside the strategy, so evaluation and saving use
+    plain Keras (evaluate shares fit's multi-worker problems)."""
+    plain = zoo.build(name, **overrides)
+    plain.set_weights(model.get_weights())
+    return plain
 
 
 def evaluate_splits(model, named_splits, batch_size):
@@ -82,35 +117,54 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
 
     with strat.scope():
         model = zoo.build(name, **overrides)
-    # read by Keras when it first builds its train function (what compile(steps_per_execution=) sets)
-    model.steps_per_execution = int(recipe["steps_per_execution"])
-    train_ds = pipeline(*splits.train, global_batch, shuffle=True, seed=recipe["seed"],
-                        augment=augmentations.get(recipe["augment"]))
-    val_ds = pipeline(*splits.val, global_batch)
-    steps = int(np.ceil(len(splits.train[1]) / global_batch))
+    # read by Keras when it first builds its train function (what compile(steps_per_execution=)
+    # sets); several steps per call fail under MirroredStrategy in Keras 3.15 (a placeholder
+    # inside the multi-step while loop is never fed), and StepSchedule sets the learning rate
+    # between calls, so replicated and scheduled runs take one step per call
+    model.steps_per_execution = (int(recipe["steps_per_execution"]) if replicas == 1 and not (
+        recipe["schedule"] or recipe["warmup_epochs"]) else 1)
+    multiworker = distribute.is_multiworker(strat)
+    steps = (len(splits.train[1]) // global_batch if multiworker
+             else int(np.ceil(len(splits.train[1]) / global_batch)))
+    schedule = None
+    if recipe["schedule"] or recipe["warmup_epochs"]:
+        base_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        schedule = StepSchedule(recipe["schedule"], base_lr, steps, recipe["epochs"],
+                                recipe["warmup_epochs"])
 
     backup = Path(backup_dir) if backup_dir else default_backup_dir(out, name)
     if backup.exists() and not resume:
         if verbose:
             print(f"[{name}] removing a previous run's checkpoint {backup} (pass --resume to "
                   f"continue it instead)", flush=True)
-        shutil.rmtree(backup)
-    callbacks = [keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True),
-                 EpochTable(recipe["epochs"], every=max(1, recipe["epochs"] // 25))]
-    if recipe["schedule"] or recipe["warmup_epochs"]:
-        base_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-        callbacks.insert(0, StepSchedule(recipe["schedule"], base_lr, steps, recipe["epochs"],
-                                         recipe["warmup_epochs"]))
+        shutil.rmtree(backup, ignore_errors=True)
 
     started = time.time()
-    history = model.fit(train_ds, validation_data=val_ds, epochs=recipe["epochs"],
-                        callbacks=callbacks, verbose=0, shuffle=False)
+    if multiworker:
+        history = _fit_multiworker(model, strat, splits, recipe, steps, schedule, backup,
+                                   verbose)
+        model = _unreplicated_copy(name, overrides, model)
+    else:
+        first_epoch = _backed_up_epoch(backup)
+        if verbose and first_epoch:
+            print(f"[{name}] resuming from the checkpoint of epoch {first_epoch}", flush=True)
+        train_ds = pipeline(*splits.train, global_batch, shuffle=True, seed=recipe["seed"],
+                            augment=augmentations.get(recipe["augment"]),
+                            epochs=recipe["epochs"], first_epoch=first_epoch)
+        val_ds = pipeline(*splits.val, global_batch)
+        callbacks = [keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True),
+                     EpochTable(recipe["epochs"], every=max(1, recipe["epochs"] // 25))]
+        if schedule is not None:
+            callbacks.insert(0, schedule)
+        history = model.fit(train_ds, validation_data=val_ds, epochs=recipe["epochs"],
+                            steps_per_epoch=steps, callbacks=callbacks, verbose=0,
+                            shuffle=False).history
     wall = time.time() - started
 
     test_x, test_y = splits.load_test()
     metrics = evaluate_splits(model, {"train": splits.train, "val": splits.val,
                                       "test": (test_x, test_y)}, global_batch)
-    result = {"model": model, "history": history.history, "metrics": metrics, "paths": [],
+    result = {"model": model, "history": history, "metrics": metrics, "paths": [],
               "wall_seconds": wall, "recipe": recipe}
     if verbose:
         print(f"[{name}] done in {wall:.1f}s; " + "; ".join(
@@ -122,7 +176,7 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
     out = Path(out)
     stem = artifact_name or name
     artifact = artifacts.save_model(model, out / f"{stem}.keras")
-    figure_data = plots.FigureData(model, splits.train, (test_x, test_y), history.history,
+    figure_data = plots.FigureData(model, splits.train, (test_x, test_y), history,
                                    splits.class_names, title=name)
     figures = plots.draw(task.figures, figure_data, str(out / stem))
     card = {

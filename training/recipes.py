@@ -13,7 +13,8 @@ DEFAULTS = dict(
     schedule=None,  # None, "cosine" or "onecycle": per-step learning-rate multiplier
     warmup_epochs=0.0,  # linear warm-up (fractional epochs allowed) before the schedule
     augment=None,  # None or a name in training.augment.AUGMENTATIONS
-    steps_per_execution=1,  # >1 runs several steps per call: much faster for tiny models
+    steps_per_execution=1,  # >1 runs several steps per call: faster for tiny models (only
+    # used on one device without a schedule, since the schedule is set between calls)
 )
 
 RECIPES = {
@@ -27,7 +28,6 @@ RECIPES = {
     "spirals_mlp": dict(
         epochs=150,  # 500 points in 16 batches: 2,400 Adam steps (100% train by about epoch 40)
         batch_size=32,
-        steps_per_execution=16,
         schedule="cosine",  # anneal so the last steps settle every training point
     ),
     "mnist_softmax": dict(

@@ -1,0 +1,97 @@
+"""A training loop over `strategy.run`, for MultiWorkerMirroredStrategy.
+
+Why not `model.fit`: under MultiWorkerMirroredStrategy, Keras 3.15's `fit` fails
+(keras-team/keras #20585 and #20329, tensorflow/tensorflow #72388): before building it calls
+`strategy.reduce` on the (x, y) tuple, and every step it reduces scalar metrics with `axis=0`.
+This loop drives the same Keras model, optimiser, loss and regularisation losses through
+`strategy.run` and needs no patch to Keras; `tests/test_distribute.py` checks that `fit` under
+this strategy still fails, so the day Keras fixes it the test says so and this module can go.
+
+Gradients: each replica's loss is its examples' losses summed and divided by the global batch
+(`tf.nn.compute_average_loss`), regularisation divided by the replica count; the optimiser
+sums gradients over replicas, so one step equals a single-device step on the global batch.
+"""
+import json
+import time
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+
+def _per_example_loss(model, y, pred):
+    if pred.shape[-1] == 1 or len(y.shape) == len(pred.shape):
+        y = tf.reshape(tf.cast(y, pred.dtype), tf.shape(pred))
+    return model.loss.call(y, pred)
+
+
+def fit(model, strategy, dataset, epochs, steps_per_epoch, global_batch, schedule=None,
+        backup_dir=None, worker_index=0, first_epoch=0, log=print):
+    """Train `model` (built under `strategy.scope()`) for epochs `first_epoch .. epochs - 1`
+    on `dataset` (global batches, all epochs back to back); returns `{"loss": [...]}`.
+
+    Every epoch ends with a checkpoint in `backup_dir` (each worker its own sub-folder, as
+    checkpoints of multi-worker runs must be written by every worker)."""
+    dist = strategy.experimental_distribute_dataset(dataset)
+    variables = model.trainable_variables
+
+    def replica_step(x, y):
+        with tf.GradientTape() as tape:
+            pred = model(x, training=True)
+            loss = tf.nn.compute_average_loss(_per_example_loss(model, y, pred),
+                                              global_batch_size=global_batch)
+            if model.losses:
+                loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
+        grads = tape.gradient(loss, variables)
+        model.optimizer.apply_gradients(zip(grads, variables))
+        return loss
+
+    @tf.function
+    def step(x, y):
+        per_replica = strategy.run(replica_step, args=(x, y))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    checkpoint = manager = None
+    if backup_dir is not None:
+        folder = Path(backup_dir) / f"worker-{worker_index}"
+        checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+        manager = tf.train.CheckpointManager(checkpoint, str(folder), max_to_keep=1)
+
+    history = {"loss": []}
+    iterator = iter(dist)
+    started = time.time()
+    for epoch in range(first_epoch, epochs):
+        total = 0.0
+        for _ in range(steps_per_epoch):
+            if schedule is not None:
+                model.optimizer.learning_rate.assign(
+                    schedule.lr_at(int(model.optimizer.iterations.numpy())))
+            x, y = next(iterator)
+            total += float(step(x, y))
+        history["loss"].append(total / steps_per_epoch)
+        if manager is not None:
+            manager.save(checkpoint_number=epoch + 1)
+            (Path(manager.directory) / "epoch.json").write_text(json.dumps({"epoch": epoch + 1}))
+        log(f"epoch {epoch + 1:>4}/{epochs}  loss {history['loss'][-1]:.4f}  "
+            f"{time.time() - started:6.1f}s")
+    return history
+
+
+def restore(model, backup_dir, worker_index=0):
+    """Restore the last epoch checkpoint of this worker; returns the epoch to start from."""
+    folder = Path(backup_dir) / f"worker-{worker_index}"
+    marker = folder / "epoch.json"
+    if not marker.exists():
+        return 0
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+    checkpoint.restore(tf.train.latest_checkpoint(str(folder))).expect_partial()
+    return int(json.loads(marker.read_text())["epoch"])
+
+
+def build_optimizer(model):
+    """Create the optimiser's slots now, under the strategy scope, so checkpoints restore
+    into them and the first step does not create variables inside `tf.function`."""
+    model.optimizer.build(model.trainable_variables)
+
+
+__all__ = ["fit", "restore", "build_optimizer"]
