@@ -47,6 +47,15 @@ RECIPES = {
         batch_size=128,
         schedule="cosine",
     ),
+    # AG News: offline only the 7,600-row test split exists; these train on folds of it
+    "agnews_minilm": dict(
+        epochs=30,  # frozen encoder: only the head trains, on cached sentence embeddings
+        batch_size=64,
+        schedule="cosine",
+    ),
+    "agnews_transformer": dict(epochs=8, batch_size=64, schedule="cosine", warmup_epochs=0.5),
+    "agnews_lstm": dict(epochs=6, batch_size=64, schedule="cosine"),
+    "agnews_bow": dict(epochs=10, batch_size=64, schedule="cosine"),
 }
 
 

@@ -28,6 +28,11 @@ class Task:
     search_space: Optional[Callable] = None  # hp -> dict of builder overrides
     figures: tuple = ()  # names of zoo.plots functions drawn after training
     input_kind: str = "dense"  # "dense", "image" or "text": what zoo.predict parses
+    requires: Optional[Callable] = None  # () -> None when buildable, else why not (a str)
+
+    def unavailable(self):
+        """None when the model can be built here, else the reason it cannot."""
+        return self.requires() if self.requires else None
 
     @property
     def defaults(self):
@@ -47,7 +52,7 @@ _TASKS: dict = {}
 
 
 def register_model(name=None, *, description, dataset, kind, metric, bar, goal=None,
-                   search_space=None, figures=(), input_kind="dense"):
+                   search_space=None, figures=(), input_kind="dense", requires=None):
     """Register a builder under `name` (default: the function's name)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -62,7 +67,8 @@ def register_model(name=None, *, description, dataset, kind, metric, bar, goal=N
         if no_default:
             raise TypeError(f"builder {key!r}: every argument needs a default, not {no_default}")
         _TASKS[key] = Task(key, builder, description, dataset, kind, metric, dict(bar),
-                           dict(goal or {}), search_space, tuple(figures), input_kind)
+                           dict(goal or {}), search_space, tuple(figures), input_kind,
+                           requires)
         return builder
 
     return decorate

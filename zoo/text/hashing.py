@@ -1,0 +1,45 @@
+"""Text to integer ids with no vocabulary to fit: words (and word n-grams) hashed to buckets."""
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class HashedWordIds(keras.layers.Layer):
+    """Raw strings -> `(batch, length)` int32 ids in `[1, num_buckets)`, 0 for padding.
+
+    Lower-cases, keeps letters and digits, splits on everything else, adds word n-grams up to
+    `ngrams` (fastText's bag of n-grams), hashes each token to a bucket and truncates to
+    `max_length` tokens. Nothing is learned or adapted, so a model built with it is complete
+    before it sees data. TensorFlow string ops: text models run on the TensorFlow backend.
+
+    Args:
+        num_buckets: ids per token, padding included.
+        max_length: longest output (tokens beyond it are dropped).
+        ngrams: 1 for words, 2 for words plus bigrams, and so on.
+    """
+
+    def __init__(self, num_buckets=2**15, max_length=128, ngrams=1, **kwargs):
+        super().__init__(**kwargs)
+        self.num_buckets = int(num_buckets)
+        self.max_length = int(max_length)
+        self.ngrams = int(ngrams)
+
+    def call(self, texts):
+        texts = tf.strings.lower(tf.reshape(tf.convert_to_tensor(texts), [-1]))
+        texts = tf.strings.regex_replace(texts, r"[^a-z0-9]+", " ")
+        words = tf.strings.split(tf.strings.strip(texts))
+        tokens = words
+        if self.ngrams > 1:
+            tokens = tf.strings.ngrams(words, list(range(1, self.ngrams + 1)), separator=" ")
+        ids = tf.strings.to_hash_bucket_fast(tokens, self.num_buckets - 1) + 1
+        ids = tf.cast(ids[:, : self.max_length], "int32")
+        return ids.to_tensor(0)
+
+    def compute_output_spec(self, texts):
+        return keras.KerasTensor((None, None), dtype="int32")
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_buckets=self.num_buckets, max_length=self.max_length,
+                      ngrams=self.ngrams)
+        return config
