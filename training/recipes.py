@@ -13,6 +13,7 @@ DEFAULTS = dict(
     schedule=None,  # None, "cosine" or "onecycle": per-step learning-rate multiplier
     warmup_epochs=0.0,  # linear warm-up (fractional epochs allowed) before the schedule
     augment=None,  # None or a name in training.augment.AUGMENTATIONS
+    cv_grid=None,  # cross-validation: builder options chosen inside each fold (training.cv)
     steps_per_execution=1,  # >1 runs several steps per call: faster for tiny models (only
     # used on one device without a schedule, since the schedule is set between calls)
 )
@@ -52,6 +53,8 @@ RECIPES = {
         epochs=30,  # frozen encoder: only the head trains, on cached sentence embeddings
         batch_size=64,
         schedule="cosine",
+        # chosen per fold on an inner validation split: a linear head or a 256-unit hidden layer
+        cv_grid=[{"hidden": 0, "dropout": 0.1}, {"hidden": 256, "dropout": 0.2}],
     ),
     "agnews_transformer": dict(epochs=8, batch_size=64, schedule="cosine", warmup_epochs=0.5),
     "agnews_lstm": dict(epochs=6, batch_size=64, schedule="cosine"),

@@ -29,6 +29,7 @@ class Task:
     figures: tuple = ()  # names of zoo.plots functions drawn after training
     input_kind: str = "dense"  # "dense", "image" or "text": what zoo.predict parses
     requires: Optional[Callable] = None  # () -> None when buildable, else why not (a str)
+    cached_features: Optional[Callable] = None  # x -> frozen-encoder outputs for the "head"
 
     def unavailable(self):
         """None when the model can be built here, else the reason it cannot."""
@@ -52,7 +53,8 @@ _TASKS: dict = {}
 
 
 def register_model(name=None, *, description, dataset, kind, metric, bar, goal=None,
-                   search_space=None, figures=(), input_kind="dense", requires=None):
+                   search_space=None, figures=(), input_kind="dense", requires=None,
+                   cached_features=None):
     """Register a builder under `name` (default: the function's name)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -68,7 +70,7 @@ def register_model(name=None, *, description, dataset, kind, metric, bar, goal=N
             raise TypeError(f"builder {key!r}: every argument needs a default, not {no_default}")
         _TASKS[key] = Task(key, builder, description, dataset, kind, metric, dict(bar),
                            dict(goal or {}), search_space, tuple(figures), input_kind,
-                           requires)
+                           requires, cached_features)
         return builder
 
     return decorate

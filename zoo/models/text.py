@@ -58,7 +58,7 @@ def minilm_features(texts, encoder=None):
     description="AG News: all-MiniLM-L6-v2 sentence encoder (keras-hub) + classifier head; "
                 "frozen or fine-tuned",
     bar={"accuracy": 0.90}, goal={"accuracy": 0.91}, search_space=_minilm_space,
-    requires=_minilm_weights_missing, **COMMON)
+    requires=_minilm_weights_missing, cached_features=minilm_features, **COMMON)
 def agnews_minilm(mode="frozen", hidden=0, dropout=0.1, learning_rate=3e-3, encoder=None):
     """`mode="frozen"` trains only the head (its inputs can be cached: `minilm_features`);
     `"finetune"` trains the encoder too (use a learning rate near 3e-5). `encoder` is a

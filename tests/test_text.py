@@ -1,0 +1,129 @@
+"""AG News data, the MiniLM sentence encoder against sentence-transformers' vectors, hashed
+token ids, cross-validation, and text models taking plain lists of str."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import zoo
+from training.cv import cross_validate
+from zoo.data import text as ag
+from zoo.text.hashing import HashedWordIds
+from zoo.text.minilm import encoder_available
+
+GOLDEN = Path(__file__).parent / "fixtures" / "minilm_golden.json"
+needs_minilm = pytest.mark.skipif(not encoder_available(),
+                                  reason="all-MiniLM-L6-v2 weights not installed")
+
+
+@needs_minilm
+def test_embed_matches_sentence_transformers():
+    golden = json.loads(GOLDEN.read_text())
+    got = zoo.embed(golden["sentences"])
+    assert got.shape == (4, 384) and got.dtype == np.float32
+    np.testing.assert_allclose(got, np.array(golden["embeddings"]), atol=1e-3)
+
+
+@needs_minilm
+def test_tokenisation_rules_beyond_the_golden_sentences():
+    from zoo.text.minilm import WordPiecePreprocessor, load_tokenizer
+
+    vectors = zoo.embed(["HELLO World, Café Déjà vu", "hello world, cafe deja vu"])
+    np.testing.assert_allclose(vectors[0], vectors[1], atol=1e-6)  # lower-case, no accents
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)  # L2 norm
+
+    pre = WordPiecePreprocessor(load_tokenizer())
+    words = " ".join(["word"] * 400)
+    out = pre(np.array([words, "short text"], dtype=object))
+    assert out["token_ids"].shape == (2, 256)  # truncated at 256 pieces, specials included
+    assert int(np.sum(out["padding_mask"][1])) == 4  # [CLS] short text [SEP]
+    cut = zoo.embed([words, " ".join(["word"] * 254), " ".join(["word"] * 254) + " other"])
+    np.testing.assert_allclose(cut[0], cut[1], atol=1e-5)
+    np.testing.assert_allclose(cut[1], cut[2], atol=1e-5)  # "other" is piece 255: dropped
+
+    # mean over real tokens only: padding from a longer neighbour changes nothing
+    alone = zoo.embed(["markets rally"])
+    from zoo.text.minilm import embedding_model
+
+    batch = embedding_model()(np.array(["markets rally", words], dtype=object)).numpy()
+    np.testing.assert_allclose(batch[0], alone[0], atol=1e-5)
+
+
+def test_ag_news_csv_reader_cleans_and_orders(tmp_path):
+    folder = tmp_path / "ag_news_csv"
+    folder.mkdir()
+    (folder / "test.csv").write_text(
+        '"3","Oil up","Prices rose\\sharply today."\n'
+        '"1","Talks","Leaders met \\\\ in Geneva."\n'
+        '"4","Chip","New CPU ""fast"" launch"\n'
+        '"2","Cup","Team wins"\n')
+    texts, labels = ag.load_ag_news("test", data_dir=tmp_path)
+    assert labels.tolist() == [2, 0, 3, 1]
+    assert texts[0] == "Oil up Prices rose sharply today."
+    assert texts[1] == "Talks Leaders met in Geneva."
+    assert texts[2] == 'Chip New CPU "fast" launch'
+    assert ag.AG_NEWS_CLASSES == ["World", "Sports", "Business", "Sci/Tech"]
+
+
+def test_ag_news_offline_protocol_has_no_test_split(tmp_path):
+    folder = tmp_path / "ag_news_csv"
+    folder.mkdir()
+    rows = [f'"{1 + i % 4}","title {i}","text {i}"' for i in range(40)]
+    (folder / "test.csv").write_text("\n".join(rows) + "\n")
+    splits = ag.ag_news_splits(data_dir=tmp_path)
+    assert len(splits.train[1]) + len(splits.val[1]) == 40
+    assert splits.info["protocol"] == "cross-validation"
+    with pytest.raises(FileNotFoundError, match="cross-validation"):
+        splits.load_test()
+
+
+def test_ag_news_from_tfds_mock(tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    monkeypatch.delenv("ZOO_DATA_DIR", raising=False)
+    with tfds.testing.mock_data(num_examples=6):
+        texts, labels = ag.load_ag_news("test")
+    assert len(texts) == 6 and set(labels.tolist()) <= {0, 1, 2, 3}
+    assert all(isinstance(t, str) for t in texts)
+
+
+def test_hashed_word_ids():
+    layer = HashedWordIds(num_buckets=1000, max_length=5)
+    ids = np.asarray(layer(np.array(["The cat, the CAT!", "dog"], dtype=object)))
+    assert ids.shape == (2, 4)
+    assert ids[0, 0] == ids[0, 2] and ids[0, 1] == ids[0, 3]  # case and punctuation ignored
+    assert ids[1, 1:].tolist() == [0, 0, 0] and 0 < ids[1, 0] < 1000
+    bigrams = HashedWordIds(1000, 10, ngrams=2)(np.array(["a b c"], dtype=object))
+    assert np.asarray(bigrams).shape == (1, 5)  # 3 words + 2 bigrams
+
+
+def test_text_models_accept_plain_lists_of_str(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_SAVED_MODELS", str(tmp_path))
+    model = zoo.build("agnews_bow")
+    model.save(tmp_path / "agnews_bow.keras")
+    rows = zoo.predict("agnews_bow", ["Stocks rally on earnings", "Team wins the cup"])
+    assert len(rows) == 2 and len(rows[0]["probabilities"]) == 4
+
+
+def test_cross_validation_reports_folds_and_chooses_inside_them(monkeypatch):
+    from training import cv
+
+    x, y = zoo.data.spirals(n_per_class=60)
+    seen = []
+    original = cv._fit_and_score
+
+    def spy(name, overrides, train, test, *args, **kwargs):
+        seen.append((overrides.get("width"), len(train[1]), len(test[1])))
+        return original(name, overrides, train, test, *args, **kwargs)
+
+    monkeypatch.setattr(cv, "_fit_and_score", spy)
+    summary = cross_validate("spirals_mlp", x, y, folds=3, epochs=2,
+                             grid=[{"width": 8}, {"width": 16}], verbose=False)
+    assert len(summary["folds"]) == 3
+    accs = [f["accuracy"] for f in summary["folds"]]
+    assert summary["mean"] == pytest.approx(np.mean(accs))
+    assert summary["std"] == pytest.approx(np.std(accs, ddof=1))
+    assert all(f["chosen"] in ({"width": 8}, {"width": 16}) for f in summary["folds"])
+    # per fold: two inner fits on 90% / 10% of the 80 training rows, then the outer fit
+    assert seen[:3] == [(8, 72, 8), (16, 72, 8), (seen[2][0], 80, 40)]

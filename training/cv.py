@@ -1,0 +1,141 @@
+"""Stratified k-fold cross-validation for any registered model on in-memory data.
+
+Each fold trains a fresh model on k-1 parts and scores the held-out part. When `grid` is given,
+the hyperparameters are chosen inside each fold: on an inner validation split carved from that
+fold's training part, never on its held-out part. Models with a frozen encoder whose outputs
+are cached (`cached_features`) train only their head on those features, so the encoder runs
+once per text for the whole cross-validation.
+
+    python -m training.cv agnews_minilm --folds 5 [--data-dir DIR] [--out DIR]
+"""
+import argparse
+import json
+import sys
+import time
+
+import keras
+import numpy as np
+
+import zoo
+from training.callbacks import StepSchedule
+from training.recipes import recipe_for
+from zoo.data import carve_validation, pipeline, stratified_folds
+
+
+def _fit_and_score(name, overrides, train, test, recipe, features=None, seed=0):
+    """Train a fresh model on `train`, return its accuracy on `test` and the seconds spent."""
+    keras.utils.set_random_seed(seed)
+    model = zoo.build(name, **overrides)
+    if features is not None:  # frozen encoder: train the head alone on cached features
+        head = model.get_layer("head")
+        head.compile(optimizer=model.optimizer, loss=model.loss,
+                     metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+        model = head
+        train = (features[train[0]], train[1])
+        test = (features[test[0]], test[1])
+    batch = recipe["batch_size"]
+    steps = int(np.ceil(len(train[1]) / batch))
+    callbacks = []
+    if recipe["schedule"] or recipe["warmup_epochs"]:
+        base = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        callbacks.append(StepSchedule(recipe["schedule"], base, steps, recipe["epochs"],
+                                      recipe["warmup_epochs"]))
+    started = time.time()
+    model.fit(pipeline(*train, batch, shuffle=True, seed=seed, epochs=recipe["epochs"]),
+              epochs=recipe["epochs"], steps_per_epoch=steps, callbacks=callbacks, verbose=0)
+    seconds = time.time() - started
+    scores = model.evaluate(pipeline(*test, 256), verbose=0, return_dict=True)
+    return float(scores["accuracy"]), seconds, model
+
+
+def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epochs=None,
+                   features=None, verbose=True):
+    """k-fold cross-validation of `name` on `(x, y)`.
+
+    Args:
+        x, y: in-memory inputs and integer labels.
+        folds: k.
+        overrides: builder arguments for every fold.
+        grid: optional list of override dicts; each fold picks the best on an inner validation
+            split (10% of its training part) and retrains on its whole training part.
+        features: optional cached encoder outputs, row-aligned with `x` (frozen encoders).
+
+    Returns:
+        `{"folds": [{"fold", "accuracy", "train_seconds", "chosen"}], "mean", "std", ...}`.
+    """
+    recipe = recipe_for(name, epochs=epochs)
+    overrides = dict(overrides or {})
+    y = np.asarray(y)
+    index = np.arange(len(y))
+    results = []
+    for fold, (train_idx, test_idx) in enumerate(stratified_folds(y, k=folds, seed=seed)):
+        chosen = {}
+        if grid:
+            (inner_train, inner_y), (inner_val, inner_vy) = carve_validation(
+                train_idx, y[train_idx], 0.1, seed=seed + fold)
+            scored = []
+            for option in grid:
+                acc, _, _ = _fit_and_score(name, {**overrides, **option},
+                                           _rows(x, inner_train, inner_y, features),
+                                           _rows(x, inner_val, inner_vy, features), recipe,
+                                           features, seed)
+                scored.append(acc)
+            chosen = grid[int(np.argmax(scored))]
+        accuracy, seconds, _ = _fit_and_score(
+            name, {**overrides, **chosen}, _rows(x, train_idx, y[train_idx], features),
+            _rows(x, test_idx, y[test_idx], features), recipe, features, seed)
+        results.append({"fold": fold, "accuracy": accuracy, "train_seconds": round(seconds, 1),
+                        "chosen": chosen})
+        if verbose:
+            print(f"[{name}] fold {fold + 1}/{folds}: accuracy {accuracy:.4f} "
+                  f"({seconds:.0f}s){' chosen ' + json.dumps(chosen) if grid else ''}",
+                  flush=True)
+    accs = np.array([r["accuracy"] for r in results])
+    summary = {"model": name, "folds": results, "k": folds, "seed": seed,
+               "mean": float(accs.mean()), "std": float(accs.std(ddof=1)),
+               "train_seconds_mean": float(np.mean([r["train_seconds"] for r in results])),
+               "examples": int(len(index)), "overrides": overrides, "grid": grid or [],
+               "epochs": recipe["epochs"]}
+    if verbose:
+        print(f"[{name}] {folds}-fold accuracy {summary['mean']:.4f} +- {summary['std']:.4f}",
+              flush=True)
+    return summary
+
+
+def _rows(x, idx, labels, features):
+    """Index rows of x (or, with cached features, pass the indices through)."""
+    if features is not None:
+        return idx, labels
+    return (x[idx] if isinstance(x, np.ndarray) else np.asarray(x, dtype=object)[idx]), labels
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m training.cv")
+    parser.add_argument("name")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--data-dir")
+    parser.add_argument("--json", help="write the summary to this file")
+    args = parser.parse_args(argv)
+
+    task = zoo.get(args.name)
+    from zoo.data import load_splits
+
+    splits = load_splits(task.dataset, seed=args.seed, data_dir=args.data_dir)
+    x = np.concatenate([splits.train[0], splits.val[0]])
+    y = np.concatenate([splits.train[1], splits.val[1]])
+    features = task.cached_features(x) if task.cached_features else None
+    grid = recipe_for(args.name)["cv_grid"]
+    summary = cross_validate(args.name, x, y, folds=args.folds, seed=args.seed, grid=grid,
+                             epochs=args.epochs, features=features)
+    summary["data"] = splits.info
+    if args.json:
+        from zoo.artifacts import write_json
+
+        write_json(summary, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
