@@ -188,3 +188,24 @@ def test_cli_list_shows_every_model(capsys):
     out = capsys.readouterr().out
     for name in zoo.list_models():
         assert name in out
+
+
+def test_cli_evaluate_json_on_official_layout(model_dir, tmp_path, capsys, monkeypatch):
+    from test_data import write_mnist
+
+    monkeypatch.delenv("ZOO_DATA_DIR", raising=False)
+    write_mnist(tmp_path / "data", n_train=50, n_test=30)
+    _save("mnist_tiny", model_dir, card={"name": "mnist_tiny", "seed": 0})
+    assert zoo_main(["evaluate", "mnist_tiny", "--data-dir", str(tmp_path / "data"),
+                     "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["examples"] == 30 and result["params"] == zoo.build("mnist_tiny").count_params()
+    assert 0 <= result["accuracy"] <= 1
+
+
+def test_cli_evaluate_without_data_says_where_to_get_it(model_dir, tmp_path, capsys,
+                                                         monkeypatch):
+    monkeypatch.delenv("ZOO_DATA_DIR", raising=False)
+    _save("mnist_tiny", model_dir, card={"name": "mnist_tiny", "seed": 0})
+    assert zoo_main(["evaluate", "mnist_tiny", "--data-dir", str(tmp_path / "none")]) == 2
+    assert "ZOO_DATA_DIR" in capsys.readouterr().err

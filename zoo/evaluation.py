@@ -2,7 +2,8 @@
 from pathlib import Path
 
 from zoo import artifacts, registry
-from zoo.data import load_splits, pipeline
+from zoo.data import pipeline
+from zoo.data.catalog import load_test
 
 
 def evaluate_artifact(name_or_path, data_dir=None, batch_size=256):
@@ -10,8 +11,7 @@ def evaluate_artifact(name_or_path, data_dir=None, batch_size=256):
     model = artifacts.load(name_or_path)
     card = artifacts.read_card(name_or_path) or {}
     task = registry.get(card.get("name") or model.name)
-    splits = load_splits(task.dataset, seed=card.get("seed", 0), data_dir=data_dir)
-    x, y = splits.load_test()
+    x, y = load_test(task.dataset, seed=card.get("seed", 0), data_dir=data_dir)
     metrics = model.evaluate(pipeline(x, y, batch_size, cache=False), verbose=0, return_dict=True)
     return {"model": task.name, **{k: float(v) for k, v in metrics.items()},
             "params": model.count_params(), "examples": len(y)}
