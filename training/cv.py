@@ -117,6 +117,10 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--data-dir")
     parser.add_argument("--json", help="write the summary to this file")
+    parser.add_argument("--save", action="store_true", help=(
+        "then train on every row and save NAME.keras in --out with the cross-validation in "
+        "its card (the protocol when no held-out test split exists)"))
+    parser.add_argument("--out", help="where --save writes (default: saved_models/)")
     args = parser.parse_args(argv)
 
     task = zoo.get(args.name)
@@ -126,14 +130,30 @@ def main(argv=None):
     x = np.concatenate([splits.train[0], splits.val[0]])
     y = np.concatenate([splits.train[1], splits.val[1]])
     features = task.cached_features(x) if task.cached_features else None
+    if features is not None:
+        print(f"[{args.name}] frozen encoder: the head trains on cached encoder outputs",
+              flush=True)
     grid = recipe_for(args.name)["cv_grid"]
     summary = cross_validate(args.name, x, y, folds=args.folds, seed=args.seed, grid=grid,
                              epochs=args.epochs, features=features)
     summary["data"] = splits.info
-    if args.json:
-        from zoo.artifacts import write_json
+    from zoo import artifacts
 
-        write_json(summary, args.json)
+    if args.json:
+        artifacts.write_json(summary, args.json)
+    if args.save:
+        from training.fit import command_line, train
+
+        result = train(args.name, out=args.out or artifacts.saved_models_dir(), seed=args.seed,
+                       data_dir=args.data_dir, val_size=0, command=command_line())
+        card_file = artifacts.card_path(result["paths"][0])
+        card = json.loads(card_file.read_text())
+        card["metrics"]["cv"] = {"accuracy": summary["mean"], "accuracy_std": summary["std"],
+                                 "folds": args.folds, "per_fold": [f["accuracy"] for f in
+                                                                   summary["folds"]]}
+        card["cross_validation"] = summary
+        card["data"]["trained_on"] = f"all {summary['examples']} rows (no validation split)"
+        artifacts.write_json(card, card_file)
     return 0
 
 

@@ -22,7 +22,7 @@ from training import distribute, loop
 from training.callbacks import EpochTable, StepSchedule
 from training.recipes import recipe_for
 from zoo import artifacts, plots
-from zoo.data import load_splits, pipeline
+from zoo.data import DataNotFoundError, load_splits, pipeline
 
 
 def default_backup_dir(out, name):
@@ -64,9 +64,11 @@ def _unreplicated_copy(name, overrides, model):
 
 
 def evaluate_splits(model, named_splits, batch_size):
-    """`{split: {metric: value}}` for each `(x, y)` in `named_splits`."""
+    """`{split: {metric: value}}` for each non-empty `(x, y)` in `named_splits`."""
     results = {}
     for split, (x, y) in named_splits.items():
+        if not len(y):
+            continue
         ds = pipeline(x, y, batch_size, cache=False)
         results[split] = {k: float(v) for k, v in
                           model.evaluate(ds, verbose=0, return_dict=True).items()}
@@ -148,22 +150,42 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
         first_epoch = _backed_up_epoch(backup)
         if verbose and first_epoch:
             print(f"[{name}] resuming from the checkpoint of epoch {first_epoch}", flush=True)
-        train_ds = pipeline(*splits.train, global_batch, shuffle=True, seed=recipe["seed"],
+        fitted, train_data, val_data = model, splits.train, splits.val
+        cached = task.cached_features and task.cached_features(
+            np.concatenate([splits.train[0], splits.val[0]]), **overrides)
+        if cached is not None and len(cached):
+            # frozen encoder: train the "head" sub-model on the cached encoder outputs
+            fitted = model.get_layer("head")
+            fitted.compile(optimizer=model.optimizer, loss=model.loss,
+                           metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+            n = len(splits.train[1])
+            train_data, val_data = (cached[:n], splits.train[1]), (cached[n:], splits.val[1])
+            if verbose:
+                print(f"[{name}] frozen encoder: training the head on cached encoder outputs",
+                      flush=True)
+        train_ds = pipeline(*train_data, global_batch, shuffle=True, seed=recipe["seed"],
                             augment=augmentations.get(recipe["augment"]),
                             epochs=recipe["epochs"], first_epoch=first_epoch)
-        val_ds = pipeline(*splits.val, global_batch)
+        val_ds = pipeline(*val_data, global_batch) if len(val_data[1]) else None
         callbacks = [keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True),
                      EpochTable(recipe["epochs"], every=max(1, recipe["epochs"] // 25))]
         if schedule is not None:
             callbacks.insert(0, schedule)
-        history = model.fit(train_ds, validation_data=val_ds, epochs=recipe["epochs"],
-                            steps_per_epoch=steps, callbacks=callbacks, verbose=0,
-                            shuffle=False).history
+        history = fitted.fit(train_ds, validation_data=val_ds, epochs=recipe["epochs"],
+                             steps_per_epoch=steps, callbacks=callbacks, verbose=0,
+                             shuffle=False).history
     wall = time.time() - started
 
-    test_x, test_y = splits.load_test()
-    metrics = evaluate_splits(model, {"train": splits.train, "val": splits.val,
-                                      "test": (test_x, test_y)}, global_batch)
+    if multiworker:
+        fitted, train_data, val_data = model, splits.train, splits.val
+    metrics = evaluate_splits(fitted, {"train": train_data, "val": val_data}, global_batch)
+    try:
+        test_x, test_y = splits.load_test()
+        metrics.update(evaluate_splits(model, {"test": (test_x, test_y)}, global_batch))
+    except DataNotFoundError as error:  # e.g. AG News offline: cross-validate instead
+        test_x = test_y = None
+        if verbose:
+            print(f"[{name}] no test split: {error}", flush=True)
     result = {"model": model, "history": history, "metrics": metrics, "paths": [],
               "wall_seconds": wall, "recipe": recipe}
     if verbose:
@@ -214,5 +236,7 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
 def command_line():
     """The command that started this process, as a user would retype it."""
     args = sys.argv[1:]
-    module = "training" if sys.argv and "training" in sys.argv[0] else "tuning"
+    script = sys.argv[0] if sys.argv else ""
+    module = ("training.cv" if script.endswith("cv.py") else
+              "training" if "training" in script else "tuning")
     return " ".join(["python -m", module, *args])

@@ -34,9 +34,15 @@ def describe(name):
         "metric": task.metric,
         "bar": task.bar,
         "goal": task.goal,
-        "measured": card["metrics"]["test"] if card else None,
+        "measured": _headline(card) if card else None,
         "tunable": sorted(_search_space_names(task)),
     }
+
+
+def _headline(card):
+    from zoo.cards import headline
+
+    return headline(card)
 
 
 def _search_space_names(task):

@@ -3,7 +3,7 @@ import argparse
 import json
 import sys
 
-from zoo import artifacts, inference, registry
+from zoo import artifacts, cards, inference, registry
 
 
 def cmd_list(args):
@@ -11,7 +11,7 @@ def cmd_list(args):
     for name in registry.list_models(args.filter):
         task = registry.get(name)
         card = artifacts.read_card(name)
-        measured = card["metrics"]["test"].get(task.metric) if card else None
+        measured = cards.headline(card).get(task.metric) if card else None
         params = card["params"] if card else registry.build(name).count_params()
         bar = ", ".join(f"{k} {v}" for k, v in task.bar.items())
         rows.append((name, f"{params:,}", task.dataset, task.metric, bar,
@@ -72,8 +72,6 @@ def cmd_export(args):
 
 
 def cmd_cards(args):
-    from zoo import cards
-
     print(f"wrote {cards.write(args.dir)}")
     return 0
 

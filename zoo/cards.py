@@ -10,14 +10,19 @@ Generated from the cards (`NAME.json`) by `python -m zoo cards`; a test fails wh
 is out of date or a card's sha256 does not match its `.keras` file. Every metric is measured on
 the split named in the card; the test split was read once, after training.
 
-| model | params | metric (test) | bar | meets bar | val | epochs | wall time | data |
+| model | params | metric (test, or CV where no test split) | bar | meets bar | val | epochs | wall time | data |
 |---|---|---|---|---|---|---|---|---|
 """
 
 
+def headline(card):
+    """The metrics a card's claims rest on: the test split's, else the cross-validation's."""
+    return card["metrics"].get("test") or card["metrics"].get("cv", {})
+
+
 def meets_bar(card):
     """True when every bar in the card is met by its measured metrics."""
-    test, train = card["metrics"]["test"], card["metrics"].get("train", {})
+    test, train = headline(card), card["metrics"].get("train", {})
     for key, bar in card["bar"].items():
         if key == "params_max":
             ok = card["params"] <= bar
@@ -34,10 +39,12 @@ def meets_bar(card):
 
 def _row(card):
     metric = card["metric"]
-    test = card["metrics"]["test"].get(metric)
+    test = headline(card).get(metric)
     val = card["metrics"].get("val", {}).get(metric)
-    extra = card["metrics"]["test"].get("top5_accuracy")
+    extra = headline(card).get("top5_accuracy")
     shown = f"{metric} {test:.4f}" + (f", top-5 {extra:.4f}" if extra is not None else "")
+    if "test" not in card["metrics"]:
+        shown += f" ({card['metrics']['cv'].get('folds', 5)}-fold CV)"
     bar = ", ".join(f"{k} {v}" for k, v in card["bar"].items())
     minutes = card["wall_seconds"] / 60
     data = card["data"].get("source", card["data"].get("dataset", ""))

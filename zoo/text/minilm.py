@@ -167,19 +167,27 @@ def cache_dir():
 
 
 def embed_cached(texts, encoder=None, batch_size=64, progress=False):
-    """`embed`, memoised on disk by a hash of the texts and the encoder, so cross-validation
-    and retraining of a frozen-encoder model compute each embedding once."""
+    """`embed`, memoised on disk text by text (one file per encoder under
+    `$ZOO_CACHE/embeddings`), so cross-validation, retraining and later runs of a
+    frozen-encoder model compute each sentence embedding once."""
     import hashlib
 
     from zoo.artifacts import atomic_path
 
     texts = [str(t) for t in (texts.tolist() if isinstance(texts, np.ndarray) else texts)]
-    digest = hashlib.sha256("\x00".join([str(encoder or WEIGHTS_PACKAGE)] + texts).encode())
-    path = cache_dir() / "embeddings" / f"{digest.hexdigest()[:24]}.npy"
+    key = hashlib.sha256(str(encoder or WEIGHTS_PACKAGE).encode()).hexdigest()[:16]
+    path = cache_dir() / "embeddings" / f"{key}.npz"
+    known = {}
     if path.exists():
-        return np.load(path)
-    vectors = embed(texts, encoder, batch_size, progress)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, vectors)
-    return vectors
+        with np.load(path, allow_pickle=True) as stored:
+            known = dict(zip(stored["texts"].tolist(), stored["vectors"]))
+    missing = sorted({t for t in texts if t not in known})
+    if missing:
+        known.update(zip(missing, embed(missing, encoder, batch_size, progress)))
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, texts=np.array(list(known), dtype=object),
+                         vectors=np.stack(list(known.values())))
+    if not texts:
+        return np.zeros((0, EMBED_DIM), "float32")
+    return np.stack([known[t] for t in texts]).astype("float32")
