@@ -20,7 +20,7 @@ def sine_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def spirals_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("spirals")
-    return train("spirals_mlp", out=out, seed=0, epochs=60, verbose=False), out
+    return train("spirals_mlp", out=out, seed=0, verbose=False), out
 
 
 def test_sine_fit_meets_the_bar(sine_run):

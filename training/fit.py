@@ -167,8 +167,9 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
                             augment=augmentations.get(recipe["augment"]),
                             epochs=recipe["epochs"], first_epoch=first_epoch)
         val_ds = pipeline(*val_data, global_batch) if len(val_data[1]) else None
-        callbacks = [keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True),
-                     EpochTable(recipe["epochs"], every=max(1, recipe["epochs"] // 25))]
+        callbacks = [keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True)]
+        if verbose:
+            callbacks.append(EpochTable(recipe["epochs"], every=max(1, recipe["epochs"] // 25)))
         if schedule is not None:
             callbacks.insert(0, schedule)
         history = fitted.fit(train_ds, validation_data=val_ds, epochs=recipe["epochs"],

@@ -37,7 +37,7 @@ def sine_basis(num_basis=6, family="gaussian", learning_rate=0.05, momentum=0.0)
 
 def _spirals_space(hp):
     return {
-        "depth": hp.Int("depth", 2, 5, default=3),
+        "depth": hp.Int("depth", 2, 5, default=4),
         "width": hp.Choice("width", [32, 64, 128], default=64),
         "activation": hp.Choice("activation", ["relu", "tanh", "gelu"], default="relu"),
         "l2": hp.Float("l2", 1e-6, 1e-3, sampling="log", default=1e-5),
@@ -51,10 +51,13 @@ def _spirals_space(hp):
     dataset="spirals", kind="binary", metric="accuracy",
     bar={"train_accuracy": 1.0, "accuracy": 0.99}, search_space=_spirals_space,
     figures=("spirals_boundary", "training_curves"))
-def spirals_mlp(depth=3, width=64, activation="relu", l2=1e-5, learning_rate=1e-2,
+def spirals_mlp(depth=4, width=64, activation="relu", l2=1e-5, learning_rate=1e-2,
                 optimizer="adam"):
     """MLP from (x1, x2) to p(t=1 | x): `depth` hidden layers of `width` units, each kernel with
-    an L2 penalty of factor `l2` (added to the loss through `model.losses`)."""
+    an L2 penalty of factor `l2` (added to the loss through `model.losses`).
+
+    Depth 4 because, with the recipe's 150 epochs, 3 layers of 64 reached 100% training
+    accuracy on only some seeds (seed 0: 98.4%), 4 layers on all three seeds tried."""
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
     reg = keras.regularizers.L2(l2)
