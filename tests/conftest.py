@@ -17,7 +17,6 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -33,6 +32,25 @@ def run_python(code, timeout=300, env=None, cwd=None):
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=timeout, env=full_env, cwd=cwd or REPO)
+
+
+def kill_when(command, ready, timeout=240, poll=0.05):
+    """Run `command` (from the repository root) until `ready()` is true, then SIGKILL it and
+    its children, as a crash or a pre-empted machine would. Fails if it ends first."""
+    import signal
+    import time
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + timeout
+    try:
+        while time.time() < deadline and proc.poll() is None and not ready():
+            time.sleep(poll)
+        assert proc.poll() is None, f"{command[2:4]} ended before it could be killed"
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
 
 
 def sample_batch(model, kind, n=16, seed=0):

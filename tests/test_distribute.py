@@ -1,17 +1,15 @@
 """Training on 1 device, 2 logical CPU devices and 2 worker processes; resuming killed runs."""
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
 import zoo
-from conftest import REPO
+from conftest import REPO, kill_when
 from training import distribute, train
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -125,19 +123,9 @@ def test_killed_training_resumes_to_the_same_weights(tmp_path):
     checkpoint holds weights and optimiser state, so they agree to float32 rounding (1e-6)."""
     command = [sys.executable, "-m", "training", "spirals_mlp", "--epochs", "40",
                "--out", str(tmp_path / "killed")]
-    proc = subprocess.Popen(command, cwd=REPO, env=ENV, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
     metadata = tmp_path / "killed" / ".spirals_mlp.backup" / "training_metadata.json"
-    deadline = time.time() + 240
-    try:
-        while time.time() < deadline and proc.poll() is None:
-            if metadata.exists() and json.loads(metadata.read_text() or "{}").get("epoch", 0) >= 2:
-                break
-            time.sleep(0.05)
-        assert proc.poll() is None, "training ended before it could be killed"
-        os.killpg(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait(timeout=30)
+    kill_when(command, lambda: metadata.exists() and json.loads(
+        metadata.read_text() or "{}").get("epoch", 0) >= 2)
     assert not (tmp_path / "killed" / "spirals_mlp.keras").exists()
     resumed = subprocess.run(command + ["--resume"], cwd=REPO, env=ENV, capture_output=True,
                              text=True, timeout=300)

@@ -1,16 +1,14 @@
 """Keras Tuner searches: results table, no test-split reads, resume after a kill, determinism."""
 import csv
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 import tuning
 import zoo
-from conftest import REPO
+from conftest import REPO, kill_when
 from test_data import write_mnist
 from tuning.search import Search
 
@@ -98,21 +96,11 @@ def test_killed_search_resumes_only_missing_trials(tmp_path):
     command = [sys.executable, "-m", "tuning", "spirals_mlp", "--tuner", "random",
                "--max-trials", "4", "--epochs", "25", "--seed", "3", "--dir", str(tmp_path),
                "--no-retrain"]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 240
-    try:
-        while time.time() < deadline and proc.poll() is None:
-            if (tmp_path / "results.csv").exists() and _rows(tmp_path):
-                break
-            time.sleep(0.1)
-        assert proc.poll() is None, "the search ended before it could be killed"
-        os.killpg(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait(timeout=30)
+    kill_when(command, lambda: (tmp_path / "results.csv").exists() and bool(_rows(tmp_path)),
+              poll=0.1)
     done_before = _rows(tmp_path)
     assert 1 <= len(done_before) < 4
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     resumed = subprocess.run(command + ["--resume"], cwd=REPO, env=env, capture_output=True,
                              text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]

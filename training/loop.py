@@ -15,7 +15,6 @@ import json
 import time
 from pathlib import Path
 
-import keras
 import tensorflow as tf
 
 
