@@ -64,6 +64,9 @@ class WordPiecePreprocessor(keras.layers.Layer):
         self.tokenizer = tokenizer
         self.max_length = int(max_length)
 
+    def build(self, input_shape):
+        self.built = True  # the tokenizer holds a vocabulary, no weights
+
     def call(self, texts):
         texts = tf.reshape(tf.convert_to_tensor(texts), [-1])
         pieces = self.tokenizer(texts)
