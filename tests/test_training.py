@@ -1,0 +1,51 @@
+"""The fit loop on image data in the official layout: the test split is read only after fit,
+recipes cover every model, and bad arguments fail before any work."""
+import keras
+import pytest
+
+import zoo
+from test_data import write_mnist
+from training import RECIPES, recipe_for, train
+
+
+def test_test_split_is_read_only_after_fit(tmp_path, monkeypatch):
+    from zoo.data import images
+
+    monkeypatch.delenv("ZOO_DATA_DIR", raising=False)
+    write_mnist(tmp_path / "data", n_train=80, n_test=20)
+    events = []
+    original_load, original_fit = images.load_arrays, keras.Model.fit
+
+    def spy_load(name, split, *args, **kwargs):
+        events.append(("load", split))
+        return original_load(name, split, *args, **kwargs)
+
+    def spy_fit(self, *args, **kwargs):
+        events.append(("fit", "start"))
+        out = original_fit(self, *args, **kwargs)
+        events.append(("fit", "end"))
+        return out
+
+    monkeypatch.setattr(images, "load_arrays", spy_load)
+    monkeypatch.setattr(keras.Model, "fit", spy_fit)
+    result = train("mnist_tiny", out=tmp_path / "out", epochs=1, val_size=20,
+                   data_dir=tmp_path / "data", verbose=False)
+    assert events.index(("load", "test")) > events.index(("fit", "end")), events
+    assert events.count(("load", "test")) == 1
+    assert result["metrics"]["test"]["accuracy"] >= 0
+    assert len(zoo.read_card(tmp_path / "out" / "mnist_tiny.keras")["metrics"]["test"]) >= 2
+
+
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_every_model_has_a_recipe(name):
+    assert name in RECIPES
+    recipe = recipe_for(name)
+    assert recipe["epochs"] > 0 and recipe["batch_size"] > 0
+
+
+def test_unknown_model_and_option_fail_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="Unknown model"):
+        train("mnist_cnnn", out=tmp_path)
+    with pytest.raises(TypeError, match="dropuot"):
+        train("mnist_cnn", out=tmp_path, overrides={"dropuot": 0.1})
+    assert not any(tmp_path.iterdir())
