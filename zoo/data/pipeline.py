@@ -1,0 +1,64 @@
+"""tf.data input pipelines: cache, seeded shuffle, augmentation hook, batch, prefetch."""
+import numpy as np
+import tensorflow as tf
+
+
+def from_arrays(x, y):
+    """A `tf.data.Dataset` of `(x, y)` pairs; object arrays of strings become tf.string."""
+    if isinstance(x, np.ndarray) and x.dtype == object or isinstance(x, (list, tuple)):
+        x = tf.constant([str(t) for t in x], dtype=tf.string)
+    return tf.data.Dataset.from_tensor_slices((x, y))
+
+
+def pipeline(x, y, batch_size, shuffle=False, seed=0, augment=None, cache=True,
+             drop_remainder=False, epochs=None, first_epoch=0):
+    """Batches of `(x, y)` ready for `fit` / `evaluate`.
+
+    Args:
+        x, y: in-memory arrays (images stay uint8: models normalise inside).
+        batch_size: global batch size.
+        shuffle: reshuffle every epoch with a seeded order (the same seed gives the same orders).
+        augment: optional function `(x_batch, y_batch) -> (x_batch, y_batch)` applied per batch
+            after shuffling (batch-level ops vectorise far better than per-example maps on CPU).
+        cache: cache the un-augmented examples in memory.
+        drop_remainder: drop the last partial batch (useful for exact multi-replica splits).
+        epochs, first_epoch: with `shuffle`, yield epochs `first_epoch .. epochs - 1` back to
+            back, epoch e in an order fixed by `(seed, e)` alone, so a run resumed at epoch e
+            sees exactly the batches an uninterrupted run would (pass `steps_per_epoch` to fit).
+    """
+    if shuffle and epochs is not None:
+        return _epoch_indexed(x, y, batch_size, seed, augment, drop_remainder, epochs,
+                              first_epoch)
+    ds = from_arrays(x, y)
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if augment is not None:
+        ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _epoch_indexed(x, y, batch_size, seed, augment, drop_remainder, epochs, first_epoch):
+    x_all, y_all = next(iter(from_arrays(x, y).batch(len(y))))
+    n = len(y)
+
+    def one_epoch(epoch):
+        keys = tf.random.stateless_uniform([n], seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
+        order = tf.data.Dataset.from_tensor_slices(tf.argsort(keys))
+        return order.batch(batch_size, drop_remainder=drop_remainder)
+
+    ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
+    ds = ds.map(lambda idx: (tf.gather(x_all, idx), tf.gather(y_all, idx)))
+    if augment is not None:
+        ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def load(name, split="train", data_dir=None):
+    """`tf.data.Dataset` of `(image uint8, label int32)` for mnist / cifar10 / cifar100."""
+    from zoo.data.images import load_arrays
+
+    x, y, _ = load_arrays(name, split, data_dir)
+    return tf.data.Dataset.from_tensor_slices((x, y))
