@@ -109,9 +109,10 @@ class Search:
         if self.kind != "hyperband":
             return self.max_trials
         oracle = self.tuner.oracle
-        # Hyperband's trial count follows from max_epochs and factor (one bracket set)
+        # Hyperband's trial count follows from max_epochs and factor: every round of every
+        # bracket (one iteration) starts its own trials
         brackets = oracle._get_num_brackets()
-        return sum(oracle._get_size(b, 0) for b in range(brackets))
+        return sum(oracle._get_size(b, r) for b in range(brackets) for r in range(b + 1))
 
     def _report(self, trial):
         self.finished_here += 1
