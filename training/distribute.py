@@ -26,6 +26,18 @@ def configure_logical_cpus(n):
                 f"Choose the strategy before building models or running ops.") from None
 
 
+_MIRRORED = {}
+
+
+def _mirrored(devices=None):
+    """One MirroredStrategy per device list per process: a second instance over the same
+    devices makes TensorFlow's collective all-reduce fail ("CollectiveReduceV2")."""
+    key = tuple(devices) if devices else None
+    if key not in _MIRRORED:
+        _MIRRORED[key] = tf.distribute.MirroredStrategy(list(devices) if devices else None)
+    return _MIRRORED[key]
+
+
 def strategy(spec="auto"):
     """Return the `tf.distribute.Strategy` named by `spec` (see the module docstring)."""
     spec = (spec or "auto").strip()
@@ -34,15 +46,15 @@ def strategy(spec="auto"):
             "GPU") else "/gpu:0")
     if spec == "auto":
         gpus = tf.config.list_physical_devices("GPU")
-        return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+        return _mirrored() if len(gpus) > 1 else tf.distribute.get_strategy()
     if spec == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        return _mirrored()
     if spec.startswith("mirrored:"):
-        return tf.distribute.MirroredStrategy(spec.split(":", 1)[1].split(","))
+        return _mirrored(spec.split(":", 1)[1].split(","))
     if spec.startswith("cpu:"):
         n = int(spec.split(":", 1)[1])
         configure_logical_cpus(n)
-        return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(n)])
+        return _mirrored([f"/cpu:{i}" for i in range(n)])
     if spec == "multiworker":
         return multiworker_strategy()
     raise ValueError(f"unknown strategy {spec!r}; use auto, one, mirrored, mirrored:DEV,DEV, "
