@@ -42,7 +42,7 @@ def cmd_evaluate(args):
 
 
 def cmd_predict(args):
-    model = artifacts.load(args.name)
+    model = artifacts.load(args.name, compile=False)  # inference needs no optimiser state
     notices = []
     batch = inference.parse_inputs(model, args.inputs, notices)
     for note in notices:

@@ -108,8 +108,8 @@ def class_names_for(name_or_model):
 
 def predict(name_or_model, inputs, batch_size=256):
     """Predictions with names: a list of `{label, name, probabilities}` per input."""
-    model = artifacts.load(name_or_model) if isinstance(name_or_model, (str, Path)) else \
-        name_or_model
+    model = (artifacts.load(name_or_model, compile=False)
+             if isinstance(name_or_model, (str, Path)) else name_or_model)
     outputs = model.predict(to_batch(model, inputs), batch_size=batch_size, verbose=0)
     names = class_names_for(name_or_model) if isinstance(name_or_model, (str, Path)) else None
     return describe_outputs(model, outputs, names)
