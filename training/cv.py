@@ -18,6 +18,7 @@ import numpy as np
 
 import zoo
 from training.callbacks import StepSchedule
+from training.fit import compiled_head
 from training.recipes import recipe_for
 from zoo.data import carve_validation, pipeline, stratified_folds
 
@@ -27,10 +28,7 @@ def _fit_and_score(name, overrides, train, test, recipe, features=None, seed=0):
     keras.utils.set_random_seed(seed)
     model = zoo.build(name, **overrides)
     if features is not None:  # frozen encoder: train the head alone on cached features
-        head = model.get_layer("head")
-        head.compile(optimizer=model.optimizer, loss=model.loss,
-                     metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-        model = head
+        model = compiled_head(model)
         train = (features[train[0]], train[1])
         test = (features[test[0]], test[1])
     batch = recipe["batch_size"]

@@ -55,6 +55,15 @@ def _fit_multiworker(model, strat, splits, recipe, steps, schedule, backup, verb
     return history
 
 
+def compiled_head(model):
+    """The "head" sub-model of a frozen-encoder model, compiled with the model's own optimiser
+    and loss, to be trained alone on cached encoder outputs."""
+    head = model.get_layer("head")
+    head.compile(optimizer=model.optimizer, loss=model.loss,
+                 metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    return head
+
+
 def _unreplicated_copy(name, overrides, model):
     """The same weights in a model built outside the strategy, so evaluation and saving use
     plain Keras (evaluate shares fit's multi-worker problems)."""
@@ -155,9 +164,7 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
             np.concatenate([splits.train[0], splits.val[0]]), **overrides)
         if cached is not None and len(cached):
             # frozen encoder: train the "head" sub-model on the cached encoder outputs
-            fitted = model.get_layer("head")
-            fitted.compile(optimizer=model.optimizer, loss=model.loss,
-                           metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+            fitted = compiled_head(model)
             n = len(splits.train[1])
             train_data, val_data = (cached[:n], splits.train[1]), (cached[n:], splits.val[1])
             if verbose:
