@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 
 from conftest import run_python
-from zoo.layers import (GaussianBasis, ResidualBlock, TokenAndPositionEmbedding,
+from zoo.layers import (BiasBoostedBatchNorm, GaussianBasis, PatchWhitening, ResidualBlock,
+                        TestTimeAugmentation, TokenAndPositionEmbedding,
                         TransformerEncoderBlock)
 
 RNG = np.random.default_rng(0)
@@ -32,6 +33,11 @@ CASES = {
                         RNG.normal(size=(2, 5, 16)), (2, 5, 16)),
     "token_position": (lambda: TokenAndPositionEmbedding(50, 8, 16),
                        np.array([[3, 4, 5, 0, 0, 0], [7, 8, 0, 0, 0, 0]]), (2, 6, 16)),
+    "patch_whitening": (lambda: PatchWhitening(2), RNG.normal(size=(2, 8, 8, 3)), (2, 7, 7, 24)),
+    "bias_boosted_batchnorm": (lambda: BiasBoostedBatchNorm(), RNG.normal(size=(4, 5, 5, 6)),
+                               (4, 5, 5, 6)),
+    "tta_mirror_translate": (lambda: TestTimeAugmentation(keras.layers.Conv2D(4, 3)),
+                             RNG.normal(size=(2, 8, 8, 3)), (2, 6, 6, 4)),
 }
 
 

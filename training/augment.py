@@ -2,12 +2,13 @@
 import tensorflow as tf
 
 
-def translate(images, max_shift):
-    """Shift every image by its own random (dy, dx) in [-max_shift, max_shift], zero-filled."""
+def translate(images, max_shift, mode="CONSTANT"):
+    """Shift every image by its own random (dy, dx) in [-max_shift, max_shift], zero-filled
+    (`mode="REFLECT"`: mirrored at the border instead)."""
     shape = tf.shape(images)
     batch, height, width = shape[0], shape[1], shape[2]
     p = max_shift
-    padded = tf.pad(images, [[0, 0], [p, p], [p, p], [0, 0]])
+    padded = tf.pad(images, [[0, 0], [p, p], [p, p], [0, 0]], mode=mode)
     dy = tf.random.uniform([batch], 0, 2 * p + 1, dtype=tf.int32)
     dx = tf.random.uniform([batch], 0, 2 * p + 1, dtype=tf.int32)
     rows = dy[:, None] + tf.range(height)[None, :]
@@ -30,6 +31,8 @@ AUGMENTATIONS = {
     "shift2": _shift(2),  # MNIST: digits move by up to 2 pixels
     "flip_shift4": lambda x, y: (translate(flip_left_right(x), 4), y),  # CIFAR's standard pair
     "flip_shift2": lambda x, y: (translate(flip_left_right(x), 2), y),
+    # airbench: flips and 2-pixel translations with reflect padding
+    "flip_reflect2": lambda x, y: (translate(flip_left_right(x), 2, "REFLECT"), y),
 }
 
 

@@ -68,3 +68,37 @@ class EpochTable(keras.callbacks.Callback):
         lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         print(f"epoch {done:>4}/{self.epochs}  {cells}  lr {lr:.2e}  "
               f"{elapsed:6.1f}s  eta {eta:6.1f}s", file=self.stream, flush=True)
+
+
+class WeightAveraging(keras.callbacks.Callback):
+    """airbench's lookahead: every `every` steps the model's weights (BatchNorm statistics
+    included) become an exponential average, ema = d * ema + (1 - d) * weights, with
+    d = decay ** every * progress ** 3 (so averaging matters only late in training); when
+    training ends the model keeps the average. A resumed run restarts the average from the
+    restored weights."""
+
+    def __init__(self, total_steps, every=5, decay=0.95):
+        super().__init__()
+        self.total_steps = max(1, int(total_steps))
+        self.every = int(every)
+        self.decay = float(decay)
+        self.average = None
+
+    def decay_at(self, step):
+        return self.decay ** self.every * (min(step, self.total_steps) / self.total_steps) ** 3
+
+    def on_train_begin(self, logs=None):
+        self.average = [w.copy() for w in self.model.get_weights()]
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        if step % self.every:
+            return
+        d = self.decay_at(step)
+        self.average = [d * a + (1 - d) * w for a, w in zip(self.average,
+                                                             self.model.get_weights())]
+        self.model.set_weights(self.average)
+
+    def on_train_end(self, logs=None):
+        if self.average is not None:
+            self.model.set_weights(self.average)

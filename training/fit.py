@@ -19,10 +19,11 @@ import tensorflow as tf
 import zoo
 from training import augment as augmentations
 from training import distribute, loop
-from training.callbacks import EpochTable, StepSchedule
+from training.callbacks import EpochTable, StepSchedule, WeightAveraging
 from training.recipes import recipe_for
 from zoo import artifacts, plots
 from zoo.data import DataNotFoundError, load_splits, pipeline
+from zoo.layers import adapt_whitening
 
 
 def default_backup_dir(out, name):
@@ -126,8 +127,19 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
               f"global batch {global_batch} = {replicas} replica(s) x {global_batch // replicas}; "
               f"learning rate not rescaled with the replica count", flush=True)
 
-    with strat.scope():
-        model = zoo.build(name, **overrides)
+    previous_policy = keras.mixed_precision.global_policy()
+    if recipe["precision"]:
+        keras.mixed_precision.set_global_policy(recipe["precision"])
+    try:
+        with strat.scope():
+            model = zoo.build(name, **overrides)
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+    if recipe["jit_compile"] is not None:
+        model.jit_compile = recipe["jit_compile"]
+    if adapt_whitening(model, splits.train[0]) and verbose:
+        print(f"[{name}] whitening layer fitted to {min(5000, len(splits.train[1]))} training "
+              f"images", flush=True)
     # read by Keras when it first builds its train function (what compile(steps_per_execution=)
     # sets); several steps per call fail under MirroredStrategy in Keras 3.15 (a placeholder
     # inside the multi-step while loop is never fed), and StepSchedule sets the learning rate
@@ -179,6 +191,9 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
             callbacks.append(EpochTable(recipe["epochs"], every=max(1, recipe["epochs"] // 25)))
         if schedule is not None:
             callbacks.insert(0, schedule)
+        if recipe["weight_averaging"]:
+            callbacks.insert(0, WeightAveraging(steps * recipe["epochs"],
+                                                **recipe["weight_averaging"]))
         history = fitted.fit(train_ds, validation_data=val_ds, epochs=recipe["epochs"],
                              steps_per_epoch=steps, callbacks=callbacks, verbose=0,
                              shuffle=False).history

@@ -46,6 +46,17 @@ def compile_for(model, kind, optimizer, top5=False, label_smoothing=0.0, jit_com
     return model
 
 
+def classifier_with_tta(network, tta, name):
+    """pixels -> TestTimeAugmentation(network) -> softmax: `network` maps images to logits;
+    with `tta` "none" it is called once, else its logits are averaged over the views."""
+    from zoo.layers import TestTimeAugmentation
+
+    inputs = keras.Input(network.inputs[0].shape[1:], name="pixels")
+    logits = TestTimeAugmentation(network, tta or "none", name="tta")(inputs)
+    outputs = keras.layers.Activation("softmax", dtype="float32", name="softmax")(logits)
+    return keras.Model(inputs, outputs, name=name)
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class SmoothedSparseCrossentropy(keras.losses.Loss):
     """Cross-entropy against integer labels with label smoothing (Szegedy et al. 2016)."""
