@@ -96,7 +96,9 @@ def test_two_workers_bit_identical_and_equal_to_single_process(tmp_path):
     # 500 examples / global batch 20 = 25 full steps per epoch, the same in both runs
     single = train("spirals_mlp", epochs=3, batch_size=20, strategy="one", save=False,
                    verbose=False)
-    np.testing.assert_allclose(w0, _flat(single["model"]), rtol=1e-5, atol=1e-6)
+    # equal up to summation order (two all-reduced halves vs one batch): a CI run saw 7 of
+    # 12,737 weights differ by up to 2.3e-6
+    np.testing.assert_allclose(w0, _flat(single["model"]), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(json.loads(outputs[0][1].strip().splitlines()[-1]),
                                single["history"]["loss"], rtol=1e-5)
 
