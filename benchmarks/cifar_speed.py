@@ -2,7 +2,8 @@
 float32 `model.fit` on in-memory arrays, in one run.
 
     python benchmarks/cifar_speed.py --data-dir DIR [--models cifar10_fastnet cifar10_resnet20]
-                                     [--images 4096] [--out benchmarks/results/cifar_speed]
+                                     [--images 4096] [--no-levers]
+                                     [--out benchmarks/results/cifar_speed]
 
 "plain" is what a user gets by default: `zoo.build(name)` (Keras compiles with jit_compile="auto",
 which is XLA on TensorFlow), float32, `model.fit(x, y, batch_size=128)` on NumPy arrays. Each
@@ -23,6 +24,7 @@ import keras
 import zoo
 from training import augment as augmentations
 from training.callbacks import StepSchedule, WeightAveraging
+from training.hardware import cpu_flags, effective_precision
 from training.recipes import recipe_for
 from zoo.data import load_splits, pipeline
 from zoo.layers import adapt_whitening
@@ -45,7 +47,7 @@ def build(name, precision=None, jit=None, x=None):
 def configurations(name, recipe):
     """(label, build kwargs, batch, data kind, use recipe callbacks)."""
     batch = recipe["batch_size"]
-    precision = recipe["precision"]
+    precision, _ = effective_precision(recipe["precision"])  # float32 without bf16 hardware
     jit = recipe["jit_compile"]
     return [
         ("plain: float32, XLA (Keras default), batch 128, NumPy arrays", {}, PLAIN_BATCH,
@@ -73,10 +75,13 @@ def fit_pipeline(model, x, y, batch, recipe, callbacks):
     model.fit(data, shuffle=False, verbose=0, callbacks=callbacks)
 
 
-def benchmark(name, x, y, images):
+def benchmark(name, x, y, images, levers=True):
     recipe = recipe_for(name)
     rows = []
-    for label, kwargs, batch, data_kind, with_callbacks in configurations(name, recipe):
+    chosen = configurations(name, recipe)
+    if not levers:  # plain against recipe only
+        chosen = [chosen[0], chosen[-1]]
+    for label, kwargs, batch, data_kind, with_callbacks in chosen:
         keras.utils.set_random_seed(0)
         model = build(name, x=x, **kwargs)
         fit = fit_arrays if data_kind == "arrays" else fit_pipeline
@@ -97,6 +102,17 @@ def benchmark(name, x, y, images):
     return rows
 
 
+def machine():
+    """CPU model, core count and the vector extensions that decide these figures."""
+    import os
+
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines()
+                  if line.startswith("model name")), "unknown CPU")
+    wide = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in cpu_flags()]
+    return f"{model}, {os.cpu_count()} cores, {' '.join(wide) or 'no AVX2'}"
+
+
 def card_wall_time(name):
     card = Path("saved_models") / f"{name}.json"
     if not card.exists():
@@ -113,15 +129,19 @@ def main():
     parser.add_argument("--full-training", action="store_true",
                         help="also time a whole cifar10_fastnet training (about 25 minutes)")
     parser.add_argument("--out", help="write the figures as OUT.json and OUT.md")
+    parser.add_argument("--no-levers", action="store_true",
+                        help="time only plain and recipe (the levers take most of the run)")
     args = parser.parse_args()
+    print(f"machine: {machine()}", flush=True)
     splits = load_splits("cifar10", data_dir=args.data_dir, val_size=0)
     x, y = splits.train
     results = {}
     for name in args.models:
         print(f"{name}:", flush=True)
-        rows = benchmark(name, x, y, args.images)
+        rows = benchmark(name, x, y, args.images, levers=not args.no_levers)
         results[name] = {"rows": rows, "ratio": rows[-1][1] / rows[0][1]}
-    lines = ["| model | configuration | images/s | vs plain |", "|---|---|---:|---:|"]
+    lines = [f"Machine: {machine()}; {args.images} timed images per row.", "",
+             "| model | configuration | images/s | vs plain |", "|---|---|---:|---:|"]
     for name, result in results.items():
         plain = result["rows"][0][1]
         lines += [f"| {name} | {label} | {rate:.0f} | {rate / plain:.2f}x |"
@@ -145,7 +165,8 @@ def main():
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out + ".md").write_text("\n".join(lines) + "\n")
         Path(args.out + ".json").write_text(json.dumps(
-            {"results": results, "fastnet_full_training_seconds": wall,
+            {"machine": machine(), "images": args.images, "results": results,
+             "fastnet_full_training_seconds": wall,
              "fastnet_test": test, "wall_source": source}, indent=1))
 
 

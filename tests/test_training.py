@@ -49,3 +49,28 @@ def test_unknown_model_and_option_fail_before_any_work(tmp_path):
     with pytest.raises(TypeError, match="dropuot"):
         train("mnist_cnn", out=tmp_path, overrides={"dropuot": 0.1})
     assert not any(tmp_path.iterdir())
+
+
+def test_bfloat16_recipes_fall_back_to_float32_where_it_would_be_emulated(monkeypatch):
+    from training import hardware
+
+    monkeypatch.setattr(hardware.tf.config, "list_physical_devices", lambda kind=None: [])
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: {"avx", "avx2", "fma"})
+    policy, note = hardware.effective_precision("mixed_bfloat16")
+    assert policy is None and "float32" in note and "avx512_bf16" in note
+    assert hardware.effective_precision(None) == (None, None)
+    assert hardware.effective_precision("mixed_float16") == ("mixed_float16", None)
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
+    assert hardware.effective_precision("mixed_bfloat16") == ("mixed_bfloat16", None)
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: {"avx2", "amx_bf16"})
+    assert hardware.effective_precision("mixed_bfloat16") == ("mixed_bfloat16", None)
+
+
+def test_cpu_flags_come_from_the_first_processor_in_cpuinfo(tmp_path):
+    from training.hardware import cpu_flags
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 fma\n\n"
+                    "processor\t: 1\nflags\t\t: fpu avx2 fma avx512_bf16\n")
+    assert cpu_flags(info) == {"fpu", "avx2", "fma"}
+    assert cpu_flags(tmp_path / "absent") == set()

@@ -20,6 +20,7 @@ import zoo
 from training import augment as augmentations
 from training import distribute, loop
 from training.callbacks import EpochTable, StepSchedule, WeightAveraging
+from training.hardware import effective_precision
 from training.recipes import recipe_for
 from zoo import artifacts, plots
 from zoo.data import DataNotFoundError, load_splits, pipeline
@@ -130,6 +131,9 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
               f"global batch {global_batch} = {replicas} replica(s) x {global_batch // replicas}; "
               f"learning rate not rescaled with the replica count", flush=True)
 
+    recipe["precision"], precision_note = effective_precision(recipe["precision"])
+    if precision_note and verbose:
+        print(f"[{name}] {precision_note}", flush=True)
     previous_policy = keras.mixed_precision.global_policy()
     if recipe["precision"]:
         keras.mixed_precision.set_global_policy(recipe["precision"])
