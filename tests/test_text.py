@@ -50,6 +50,26 @@ def test_tokenisation_rules_beyond_the_golden_sentences():
     np.testing.assert_allclose(batch[0], alone[0], atol=1e-5)
 
 
+@needs_minilm
+def test_layer_features_end_with_the_sentence_embedding_and_feed_the_head():
+    import keras
+
+    from zoo.text.minilm import embed
+
+    texts = ["Oil prices climb as supply tightens", "A late goal wins the derby"]
+    layers = embed(texts, pooling="layers")
+    assert layers.shape == (2, 6 * 384)
+    blocks = layers.reshape(2, 6, 384)
+    np.testing.assert_allclose(np.linalg.norm(blocks, axis=-1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(blocks[:, -1], embed(texts), atol=1e-5)  # last layer
+    assert not np.allclose(blocks[:, 0], blocks[:, -1], atol=1e-2)  # earlier layers differ
+    # what the saved model's head sees from raw text is what the cache trains it on
+    model = zoo.build("agnews_minilm")
+    head_input = keras.Model(model.input, model.get_layer("minilm_concat_layers").output)
+    np.testing.assert_allclose(head_input(np.array(texts, dtype=object)).numpy(), layers,
+                               atol=1e-5)
+
+
 def test_ag_news_csv_reader_cleans_and_orders(tmp_path):
     folder = tmp_path / "ag_news_csv"
     folder.mkdir()

