@@ -49,7 +49,9 @@ def test_card_is_complete_and_matches_its_file(name):
                 "versions", "command", "date", "sha256"):
         assert key in card, key
     assert "train" in card["metrics"]
-    assert {"val", "test"} <= set(card["metrics"]) or "cv" in card["metrics"]
+    assert "test" in card["metrics"] or "cv" in card["metrics"]
+    if card["recipe"].get("val_size") != 0 and "cv" not in card["metrics"]:
+        assert "val" in card["metrics"]  # recipes without a validation split have none
     assert card["sha256"] == artifacts.sha256(SAVED / f"{name}.keras")
     for figure in card["figures"]:
         assert (SAVED / figure).exists(), figure
@@ -57,8 +59,9 @@ def test_card_is_complete_and_matches_its_file(name):
 
 # Artifacts whose measured result is below the issue's bar: listed, with the reason, so the
 # table says "no" and this list is the one place to update when a retrain lands.
-BELOW_BAR = {"agnews_minilm": "frozen encoder + head: 89.55% 5-fold CV against the 90% bar; "
-                              "fine-tuning the encoder is the next step (issue 5)"}
+BELOW_BAR = {"agnews_minilm": "frozen encoder (all six layers pooled) + head: 89.83% 5-fold CV "
+                              "against the 90% bar; fine-tuning the encoder is the next step "
+                              "(issue 5)"}
 
 
 @pytest.mark.parametrize("name", ARTIFACTS)
