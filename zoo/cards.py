@@ -41,8 +41,10 @@ def _row(card):
     metric = card["metric"]
     test = headline(card).get(metric)
     val = card["metrics"].get("val", {}).get(metric)
-    extra = headline(card).get("top5_accuracy")
-    shown = f"{metric} {test:.4f}" + (f", top-5 {extra:.4f}" if extra is not None else "")
+    other, label = (("accuracy", "top-1") if metric == "top5_accuracy"
+                    else ("top5_accuracy", "top-5"))
+    extra = headline(card).get(other)
+    shown = f"{metric} {test:.4f}" + (f", {label} {extra:.4f}" if extra is not None else "")
     if "test" not in card["metrics"]:
         shown += f" ({card['metrics']['cv'].get('folds', 5)}-fold CV)"
     bar = ", ".join(f"{k} {v}" for k, v in card["bar"].items())
