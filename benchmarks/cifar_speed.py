@@ -24,7 +24,7 @@ import keras
 import zoo
 from training import augment as augmentations
 from training.callbacks import StepSchedule, WeightAveraging
-from training.hardware import cpu_flags, effective_precision
+from training.hardware import cpu_flags, cpu_model, effective_precision
 from training.recipes import recipe_for
 from zoo.data import load_splits, pipeline
 from zoo.layers import adapt_whitening
@@ -106,11 +106,9 @@ def machine():
     """CPU model, core count and the vector extensions that decide these figures."""
     import os
 
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines()
-                  if line.startswith("model name")), "unknown CPU")
-    wide = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in cpu_flags()]
-    return f"{model}, {os.cpu_count()} cores, {' '.join(wide) or 'no AVX2'}"
+    flags = cpu_flags()
+    wide = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
+    return f"{cpu_model()}, {os.cpu_count()} cores, {' '.join(wide) or 'no AVX2'}"
 
 
 def card_wall_time(name):
@@ -132,7 +130,8 @@ def main():
     parser.add_argument("--no-levers", action="store_true",
                         help="time only plain and recipe (the levers take most of the run)")
     args = parser.parse_args()
-    print(f"machine: {machine()}", flush=True)
+    host = machine()
+    print(f"machine: {host}", flush=True)
     splits = load_splits("cifar10", data_dir=args.data_dir, val_size=0)
     x, y = splits.train
     results = {}
@@ -140,7 +139,7 @@ def main():
         print(f"{name}:", flush=True)
         rows = benchmark(name, x, y, args.images, levers=not args.no_levers)
         results[name] = {"rows": rows, "ratio": rows[-1][1] / rows[0][1]}
-    lines = [f"Machine: {machine()}; {args.images} timed images per row.", "",
+    lines = [f"Machine: {host}; {args.images} timed images per row.", "",
              "| model | configuration | images/s | vs plain |", "|---|---|---:|---:|"]
     for name, result in results.items():
         plain = result["rows"][0][1]
@@ -165,7 +164,7 @@ def main():
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out + ".md").write_text("\n".join(lines) + "\n")
         Path(args.out + ".json").write_text(json.dumps(
-            {"machine": machine(), "images": args.images, "results": results,
+            {"machine": host, "images": args.images, "results": results,
              "fastnet_full_training_seconds": wall,
              "fastnet_test": test, "wall_source": source}, indent=1))
 

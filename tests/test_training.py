@@ -67,10 +67,12 @@ def test_bfloat16_recipes_fall_back_to_float32_where_it_would_be_emulated(monkey
 
 
 def test_cpu_flags_come_from_the_first_processor_in_cpuinfo(tmp_path):
-    from training.hardware import cpu_flags
+    from training.hardware import cpu_flags, cpu_model
 
     info = tmp_path / "cpuinfo"
     info.write_text("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 fma\n\n"
                     "processor\t: 1\nflags\t\t: fpu avx2 fma avx512_bf16\n")
     assert cpu_flags(info) == {"fpu", "avx2", "fma"}
     assert cpu_flags(tmp_path / "absent") == set()
+    assert cpu_model(info) == "AMD EPYC"
+    assert cpu_model(tmp_path / "absent") == "unknown CPU"

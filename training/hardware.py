@@ -6,21 +6,31 @@ import tensorflow as tf
 BFLOAT16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}
 
 
-def cpu_flags(cpuinfo="/proc/cpuinfo"):
-    """The instruction-set flags of the first CPU in `cpuinfo` (empty where there is none)."""
+def _first_cpu_field(field, cpuinfo):
+    """The value of `field` for the first CPU in `cpuinfo`, or None (no such file or field)."""
     info = Path(cpuinfo)
     if not info.exists():
-        return set()
+        return None
     for line in info.read_text().splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
+        if line.startswith(field):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def cpu_flags(cpuinfo="/proc/cpuinfo"):
+    """The instruction-set flags of the first CPU in `cpuinfo` (empty where there is none)."""
+    return set((_first_cpu_field("flags", cpuinfo) or "").split())
+
+
+def cpu_model(cpuinfo="/proc/cpuinfo"):
+    """The first CPU's model name in `cpuinfo`, or "unknown CPU"."""
+    return _first_cpu_field("model name", cpuinfo) or "unknown CPU"
 
 
 def bfloat16_is_fast():
     """True with a GPU, or a CPU with bfloat16 instructions (AVX512_BF16 or AMX). Without them
     TensorFlow emulates bfloat16 and trains several times slower than float32 (0.12x for
-    cifar10_fastnet on an AVX2-only CPU, benchmarks/results/cifar_speed.md)."""
+    cifar10_fastnet on an AVX2-only CPU, benchmarks/results/cifar_speed-avx2.md)."""
     return bool(tf.config.list_physical_devices("GPU")) or bool(BFLOAT16_CPU_FLAGS & cpu_flags())
 
 

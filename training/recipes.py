@@ -88,7 +88,7 @@ RECIPES = {
     ),
     # AG News: offline only the 7,600-row test split exists; these train on folds of it
     "agnews_minilm": dict(
-        epochs=20,  # frozen encoder: only the head trains, on cached sentence embeddings
+        epochs=20,  # frozen encoder: only the head trains, on cached encoder features
         batch_size=64,
         schedule="cosine",
         # no per-fold grid: the head (1,024 hidden, dropout 0.5) is fixed; the inner 608-row
