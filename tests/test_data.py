@@ -186,3 +186,18 @@ def test_pipeline_batches_and_shuffles_deterministically():
     assert first == again
     assert sorted(sum(first, [])) == list(range(100))
     assert [len(b) for b in first] == [32, 32, 32, 4]
+
+
+def test_pipeline_and_take_keep_named_inputs_together():
+    x = {"features": np.arange(10, dtype="float32")[:, None],
+         "text": np.array([f"row {i}" for i in range(10)], dtype=object)}
+    y = np.arange(10)
+    part = data.take(x, np.array([7, 2]))
+    assert part["features"][:, 0].tolist() == [7, 2] and part["text"].tolist() == ["row 7",
+                                                                                   "row 2"]
+    for batches in (data.pipeline(x, y, 4, shuffle=True, seed=3, epochs=2),
+                    data.pipeline(x, y, 4)):
+        for inputs, labels in batches:
+            rows = labels.numpy()
+            np.testing.assert_array_equal(inputs["features"].numpy()[:, 0], rows)
+            assert [t.decode() for t in inputs["text"].numpy()] == [f"row {i}" for i in rows]

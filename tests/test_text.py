@@ -70,6 +70,62 @@ def test_layer_features_end_with_the_sentence_embedding_and_feed_the_head():
                                atol=1e-5)
 
 
+@needs_minilm
+def test_minilm_ngram_ensemble_averages_members_trained_on_their_own_losses():
+    import keras
+
+    from training.fit import compiled_head
+
+    texts = np.array(["Oil prices climb as supply tightens", "A late goal wins the derby",
+                      "Chipmaker unveils a faster processor", "Ceasefire talks resume"], object)
+    labels = np.array([2, 1, 3, 0])
+    model = zoo.build("agnews_minilm")
+    cached = zoo.get("agnews_minilm").cached_features(texts)
+    head = compiled_head(model)
+    members = head.predict(zoo.data.pipeline(cached, labels, 4), verbose=0)
+    assert members.shape == (4, 2, 4)
+    # the model's probabilities are the members' average
+    np.testing.assert_allclose(model.predict(texts, verbose=0), members.mean(1), atol=1e-6)
+    # the n-gram member alone reads raw text; its weights start at zero (uniform output)
+    ngram = head.get_layer("ngram_head")
+    np.testing.assert_allclose(ngram(keras.ops.convert_to_tensor(texts.astype(str))), 0.25)
+    # one step lowers each member's own loss
+    before = [keras.losses.sparse_categorical_crossentropy(labels, members[:, i]).numpy().mean()
+              for i in range(2)]
+    for _ in range(3):
+        head.train_on_batch(cached, labels)
+    after = head.predict(zoo.data.pipeline(cached, labels, 4), verbose=0)
+    assert all(keras.losses.sparse_categorical_crossentropy(labels, after[:, i]).numpy().mean()
+               < before[i] for i in range(2))
+
+
+def test_member_loss_is_the_mean_of_member_losses_and_accuracy_that_of_the_average():
+    import keras
+
+    from zoo.models.common import ensemble_accuracy, member_crossentropy
+
+    labels = np.array([0, 1])
+    members = np.array([[[0.9, 0.1], [0.2, 0.8]],      # example 0: members disagree
+                        [[0.3, 0.7], [0.4, 0.6]]], "float32")  # example 1: both say class 1
+    expected = np.mean([-np.log(0.9), -np.log(0.2), -np.log(0.7), -np.log(0.6)])
+    loss = keras.ops.mean(member_crossentropy(labels, members))
+    np.testing.assert_allclose(float(loss), expected, rtol=1e-5)
+    # the average of example 0 is (0.55, 0.45): class 0, right; example 1 right too
+    np.testing.assert_array_equal(ensemble_accuracy(labels, members), [1.0, 1.0])
+    np.testing.assert_array_equal(ensemble_accuracy(labels, members[:, 1]), [0.0, 1.0])
+
+
+def test_bag_of_embeddings_sums_real_tokens_over_root_count():
+    from zoo.text.hashing import BagOfEmbeddings
+
+    ids = np.array([[5, 9, 0, 0], [3, 0, 0, 0], [0, 0, 0, 0]])
+    vectors = np.arange(24, dtype="float32").reshape(3, 4, 2)
+    out = np.asarray(BagOfEmbeddings()(vectors, ids))
+    np.testing.assert_allclose(out[0], (vectors[0, 0] + vectors[0, 1]) / np.sqrt(2))
+    np.testing.assert_allclose(out[1], vectors[1, 0])
+    np.testing.assert_allclose(out[2], 0.0)  # an empty text has no evidence
+
+
 def test_ag_news_csv_reader_cleans_and_orders(tmp_path):
     folder = tmp_path / "ag_news_csv"
     folder.mkdir()

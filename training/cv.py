@@ -20,7 +20,7 @@ import zoo
 from training.callbacks import StepSchedule
 from training.fit import compiled_head
 from training.recipes import recipe_for
-from zoo.data import carve_validation, pipeline, stratified_folds
+from zoo.data import carve_validation, pipeline, stratified_folds, take
 
 
 def _fit_and_score(name, overrides, train, test, recipe, features=None, seed=0):
@@ -29,8 +29,8 @@ def _fit_and_score(name, overrides, train, test, recipe, features=None, seed=0):
     model = zoo.build(name, **overrides)
     if features is not None:  # frozen encoder: train the head alone on cached features
         model = compiled_head(model)
-        train = (features[train[0]], train[1])
-        test = (features[test[0]], test[1])
+        train = (take(features, train[0]), train[1])
+        test = (take(features, test[0]), test[1])
     batch = recipe["batch_size"]
     steps = int(np.ceil(len(train[1]) / batch))
     callbacks = []
@@ -40,7 +40,8 @@ def _fit_and_score(name, overrides, train, test, recipe, features=None, seed=0):
                                       recipe["warmup_epochs"]))
     started = time.time()
     model.fit(pipeline(*train, batch, shuffle=True, seed=seed, epochs=recipe["epochs"]),
-              epochs=recipe["epochs"], steps_per_epoch=steps, callbacks=callbacks, verbose=0)
+              epochs=recipe["epochs"], steps_per_epoch=steps, callbacks=callbacks, verbose=0,
+              shuffle=False)
     seconds = time.time() - started
     scores = model.evaluate(pipeline(*test, 256), verbose=0, return_dict=True)
     return float(scores["accuracy"]), seconds, model
@@ -104,7 +105,7 @@ def _rows(x, idx, labels, features):
     """Index rows of x (or, with cached features, pass the indices through)."""
     if features is not None:
         return idx, labels
-    return (x[idx] if isinstance(x, np.ndarray) else np.asarray(x, dtype=object)[idx]), labels
+    return take(x, idx), labels
 
 
 def main(argv=None):

@@ -23,8 +23,9 @@ from training.callbacks import EpochTable, StepSchedule, WeightAveraging
 from training.hardware import effective_precision
 from training.recipes import recipe_for
 from zoo import artifacts, plots
-from zoo.data import DataNotFoundError, load_splits, pipeline
+from zoo.data import DataNotFoundError, load_splits, pipeline, take
 from zoo.layers import adapt_whitening
+from zoo.models.common import ensemble_accuracy, member_crossentropy
 
 
 TRAIN_METRIC_EXAMPLES = 10_000
@@ -61,17 +62,24 @@ def _fit_multiworker(model, strat, splits, recipe, steps, schedule, backup, verb
 
 
 def compiled_head(model):
-    """The "head" sub-model of a frozen-encoder model, compiled with the model's own optimiser
-    and loss, to be trained alone on cached encoder outputs."""
+    """The "head" sub-model of a frozen-encoder model, compiled with the model's own optimiser,
+    to be trained alone on cached encoder outputs.
+
+    A head may output one probability vector per example, `(batch, classes)`, or one per
+    ensemble member, `(batch, members, classes)`, which the model averages. Each member then
+    learns from its own cross-entropy, as separately trained ensemble members do (one loss on
+    the average would let the strongest member fit the data and starve the others); accuracy
+    is that of the average, what the model predicts."""
     head = model.get_layer("head")
-    head.compile(optimizer=model.optimizer, loss=model.loss,
-                 metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    head.compile(optimizer=model.optimizer, loss=member_crossentropy,
+                 metrics=[keras.metrics.MeanMetricWrapper(ensemble_accuracy, name="accuracy")])
     return head
 
 
-def _unreplicated_copy(name, overrides, model):
-    """The same weights in a model built outside the strategy, so evaluation and saving use
-    plain Keras (evaluate shares fit's multi-worker problems)."""
+def _fresh_copy(name, overrides, model):
+    """The same weights in a freshly built model: outside the strategy, so evaluation and
+    saving use plain Keras (evaluate shares fit's multi-worker problems), and with no optimiser
+    state (a frozen-encoder artifact need not carry its head's, about a quarter of its size)."""
     plain = zoo.build(name, **overrides)
     plain.set_weights(model.get_weights())
     return plain
@@ -173,7 +181,7 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
     if multiworker:
         history = _fit_multiworker(model, strat, splits, recipe, steps, schedule, backup,
                                    verbose)
-        model = _unreplicated_copy(name, overrides, model)
+        model = _fresh_copy(name, overrides, model)
     else:
         first_epoch = _backed_up_epoch(backup)
         if verbose and first_epoch:
@@ -181,11 +189,12 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
         fitted, train_data, val_data = model, splits.train, splits.val
         cached = task.cached_features and task.cached_features(
             np.concatenate([splits.train[0], splits.val[0]]), **overrides)
-        if cached is not None and len(cached):
+        if cached is not None:
             # frozen encoder: train the "head" sub-model on the cached encoder outputs
             fitted = compiled_head(model)
-            n = len(splits.train[1])
-            train_data, val_data = (cached[:n], splits.train[1]), (cached[n:], splits.val[1])
+            n, total = len(splits.train[1]), len(splits.train[1]) + len(splits.val[1])
+            train_data = (take(cached, np.arange(n)), splits.train[1])
+            val_data = (take(cached, np.arange(n, total)), splits.val[1])
             if verbose:
                 print(f"[{name}] frozen encoder: training the head on cached encoder outputs",
                       flush=True)
@@ -210,7 +219,8 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
         fitted, train_data, val_data = model, splits.train, splits.val
     # train metrics on at most TRAIN_METRIC_EXAMPLES (a full pass with test-time augmentation
     # over 50,000 CIFAR images costs minutes on a CPU and says little more)
-    train_sample = tuple(part[:TRAIN_METRIC_EXAMPLES] for part in train_data)
+    sample = np.arange(min(TRAIN_METRIC_EXAMPLES, len(train_data[1])))
+    train_sample = (take(train_data[0], sample), train_data[1][sample])
     metrics = evaluate_splits(fitted, {"train": train_sample, "val": val_data}, global_batch)
     try:
         test_x, test_y = splits.load_test()
@@ -230,7 +240,9 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
 
     out = Path(out)
     stem = artifact_name or name
-    artifact = artifacts.save_model(model, out / f"{stem}.keras")
+    frozen_head = fitted is not model
+    artifact = artifacts.save_model(_fresh_copy(name, overrides, model) if frozen_head
+                                    else model, out / f"{stem}.keras")
     figure_data = plots.FigureData(model, splits.train, (test_x, test_y), history,
                                    splits.class_names, title=name)
     figures = plots.draw(task.figures, figure_data, str(out / stem))

@@ -88,7 +88,8 @@ RECIPES = {
     ),
     # AG News: offline only the 7,600-row test split exists; these train on folds of it
     "agnews_minilm": dict(
-        epochs=20,  # frozen encoder: only the head trains, on cached encoder features
+        epochs=20,  # frozen encoder: only the head (MiniLM head + n-gram member) trains, on
+        # cached encoder features and the raw texts
         batch_size=64,
         schedule="cosine",
         # no per-fold grid: the head (1,024 hidden, dropout 0.5) is fixed; the inner 608-row

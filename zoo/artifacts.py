@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -118,7 +119,11 @@ def load(name_or_path, compile=True):
         raise ArtifactError(f"{path} is not a valid .keras archive (truncated or corrupt?). "
                             f"Re-train it or restore it from git (`git checkout -- {path}`).")
     try:
-        return keras.saving.load_model(path, compile=compile, safe_mode=True)
+        with warnings.catch_warnings():
+            # models trained on cached encoder features are saved without optimiser state
+            # (training.fit._fresh_copy); Keras warns that it has none to restore
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            return keras.saving.load_model(path, compile=compile, safe_mode=True)
     except Exception as error:  # noqa: BLE001 - re-raised with the file named
         raise ArtifactError(f"Could not load {path} as a keras-zoo model: "
                             f"{type(error).__name__}: {error}") from error

@@ -4,10 +4,17 @@ import tensorflow as tf
 
 
 def from_arrays(x, y):
-    """A `tf.data.Dataset` of `(x, y)` pairs; object arrays of strings become tf.string."""
+    """A `tf.data.Dataset` of `(x, y)` pairs; object arrays of strings become tf.string. `x`
+    may be a dict of arrays (a model with several named inputs)."""
+    return tf.data.Dataset.from_tensor_slices((_tensors(x), y))
+
+
+def _tensors(x):
+    if isinstance(x, dict):
+        return {key: _tensors(value) for key, value in x.items()}
     if isinstance(x, np.ndarray) and x.dtype == object or isinstance(x, (list, tuple)):
-        x = tf.constant([str(t) for t in x], dtype=tf.string)
-    return tf.data.Dataset.from_tensor_slices((x, y))
+        return tf.constant([str(t) for t in x], dtype=tf.string)
+    return x
 
 
 def pipeline(x, y, batch_size, shuffle=False, seed=0, augment=None, cache=True,
@@ -50,7 +57,8 @@ def _epoch_indexed(x, y, batch_size, seed, augment, drop_remainder, epochs, firs
         return order.batch(batch_size, drop_remainder=drop_remainder)
 
     ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
-    ds = ds.map(lambda idx: (tf.gather(x_all, idx), tf.gather(y_all, idx)))
+    ds = ds.map(lambda idx: (tf.nest.map_structure(lambda part: tf.gather(part, idx), x_all),
+                             tf.gather(y_all, idx)))
     if augment is not None:
         ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -17,10 +17,14 @@ def carve_validation(x, y, val_size, seed=0):
                          f"out of {n} examples")
     order = np.random.default_rng(seed).permutation(n)
     val_idx, train_idx = np.sort(order[:count]), np.sort(order[count:])
-    return (_take(x, train_idx), y[train_idx]), (_take(x, val_idx), y[val_idx])
+    return (take(x, train_idx), y[train_idx]), (take(x, val_idx), y[val_idx])
 
 
-def _take(x, idx):
+def take(x, idx):
+    """Rows `idx` of `x`: an array, a list (of str: returned as an object array), or a dict
+    of those (a model with several named inputs)."""
+    if isinstance(x, dict):
+        return {key: take(value, idx) for key, value in x.items()}
     return x[idx] if isinstance(x, np.ndarray) else np.asarray(x, dtype=object)[idx]
 
 

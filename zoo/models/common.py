@@ -46,6 +46,23 @@ def compile_for(model, kind, optimizer, top5=False, label_smoothing=0.0, jit_com
     return model
 
 
+@keras.saving.register_keras_serializable(package="zoo")
+def member_crossentropy(labels, probabilities):
+    """Sparse cross-entropy of `(batch, classes)` or, averaged over members, of
+    `(batch, members, classes)` probabilities."""
+    if len(probabilities.shape) == 3:
+        labels = keras.ops.repeat(keras.ops.expand_dims(labels, 1), probabilities.shape[1], 1)
+    return keras.losses.sparse_categorical_crossentropy(labels, probabilities)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+def ensemble_accuracy(labels, probabilities):
+    """Accuracy of the members' average probabilities (of the probabilities when 2-D)."""
+    if len(probabilities.shape) == 3:
+        probabilities = keras.ops.mean(probabilities, axis=1)
+    return keras.metrics.sparse_categorical_accuracy(labels, probabilities)
+
+
 def classifier_with_tta(network, tta, name):
     """pixels -> TestTimeAugmentation(network) -> softmax: `network` maps images to logits;
     with `tta` "none" it is called once, else its logits are averaged over the views."""

@@ -43,3 +43,19 @@ class HashedWordIds(keras.layers.Layer):
         config.update(num_buckets=self.num_buckets, max_length=self.max_length,
                       ngrams=self.ngrams)
         return config
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class BagOfEmbeddings(keras.layers.Layer):
+    """`(embeddings (batch, length, dim), ids (batch, length))` -> `(batch, dim)`: the sum of
+    the vectors of the real tokens (id > 0) divided by the square root of their count, as a
+    linear model on an L2-normalised bag of words reads its input (a mean would shrink long
+    texts' evidence; a plain sum would let length decide)."""
+
+    def call(self, embeddings, ids):
+        real = keras.ops.expand_dims(keras.ops.cast(ids > 0, embeddings.dtype), -1)
+        count = keras.ops.maximum(keras.ops.sum(real, axis=1), 1.0)
+        return keras.ops.sum(embeddings * real, axis=1) / keras.ops.sqrt(count)
+
+    def compute_output_shape(self, embeddings_shape, ids_shape=None):
+        return (embeddings_shape[0], embeddings_shape[-1])
