@@ -6,7 +6,7 @@ fold's training part, never on its held-out part. Models with a frozen encoder w
 are cached (`cached_features`) train only their head on those features, so the encoder runs
 once per text for the whole cross-validation.
 
-    python -m training.cv agnews_minilm --folds 5 [--data-dir DIR] [--out DIR]
+    python -m training.cv agnews_minilm --folds 5 [--data-dir DIR] [--grid JSON] [--save]
 """
 import argparse
 import json
@@ -23,14 +23,18 @@ from training.recipes import recipe_for
 from zoo.data import carve_validation, pipeline, stratified_folds, take
 
 
-def _fit_and_score(name, overrides, train, test, recipe, features=None, seed=0):
-    """Train a fresh model on `train`, return its accuracy on `test` and the seconds spent."""
+def _fit_and_score(name, overrides, train, test, recipe, x, features=None, seed=0):
+    """Train a fresh model on the rows `train = (indices, labels)` of `x`, return its accuracy
+    on the rows `test` and the seconds spent. `features`: cached encoder outputs, or a function
+    of the builder overrides giving them (None: no cache for that configuration)."""
     keras.utils.set_random_seed(seed)
     model = zoo.build(name, **overrides)
+    if callable(features):
+        features = features(overrides)
     if features is not None:  # frozen encoder: train the head alone on cached features
         model = compiled_head(model)
-        train = (take(features, train[0]), train[1])
-        test = (take(features, test[0]), test[1])
+    rows = x if features is None else features
+    train, test = (take(rows, train[0]), train[1]), (take(rows, test[0]), test[1])
     batch = recipe["batch_size"]
     steps = int(np.ceil(len(train[1]) / batch))
     callbacks = []
@@ -57,7 +61,8 @@ def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epoch
         overrides: builder arguments for every fold.
         grid: optional list of override dicts; each fold picks the best on an inner validation
             split (10% of its training part) and retrains on its whole training part.
-        features: optional cached encoder outputs, row-aligned with `x` (frozen encoders).
+        features: optional cached encoder outputs, row-aligned with `x` (frozen encoders), or
+            a function of a configuration's overrides giving them (None when it has none).
 
     Returns:
         `{"folds": [{"fold", "accuracy", "train_seconds", "chosen"}], "mean", "std", ...}`.
@@ -75,14 +80,13 @@ def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epoch
             scored = []
             for option in grid:
                 acc, _, _ = _fit_and_score(name, {**overrides, **option},
-                                           _rows(x, inner_train, inner_y, features),
-                                           _rows(x, inner_val, inner_vy, features), recipe,
-                                           features, seed)
+                                           (inner_train, inner_y), (inner_val, inner_vy),
+                                           recipe, x, features, seed)
                 scored.append(acc)
             chosen = grid[int(np.argmax(scored))]
         accuracy, seconds, _ = _fit_and_score(
-            name, {**overrides, **chosen}, _rows(x, train_idx, y[train_idx], features),
-            _rows(x, test_idx, y[test_idx], features), recipe, features, seed)
+            name, {**overrides, **chosen}, (train_idx, y[train_idx]), (test_idx, y[test_idx]),
+            recipe, x, features, seed)
         results.append({"fold": fold, "accuracy": accuracy, "train_seconds": round(seconds, 1),
                         "chosen": chosen})
         if verbose:
@@ -101,13 +105,6 @@ def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epoch
     return summary
 
 
-def _rows(x, idx, labels, features):
-    """Index rows of x (or, with cached features, pass the indices through)."""
-    if features is not None:
-        return idx, labels
-    return take(x, idx), labels
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m training.cv")
     parser.add_argument("name")
@@ -120,6 +117,10 @@ def main(argv=None):
         "then train on every row and save NAME.keras in --out with the cross-validation in "
         "its card (the protocol when no held-out test split exists)"))
     parser.add_argument("--out", help="where --save writes (default: saved_models/)")
+    parser.add_argument("--grid", help=(
+        "JSON list of override dicts to choose between inside each fold, on an inner 10%% "
+        "split of its training part (default: the recipe's cv_grid), e.g. "
+        "'[{\"ngrams\": 0}, {\"ngrams\": 2}]'"))
     args = parser.parse_args(argv)
 
     task = zoo.get(args.name)
@@ -128,11 +129,14 @@ def main(argv=None):
     splits = load_splits(task.dataset, seed=args.seed, data_dir=args.data_dir)
     x = np.concatenate([splits.train[0], splits.val[0]])
     y = np.concatenate([splits.train[1], splits.val[1]])
-    features = task.cached_features(x) if task.cached_features else None
+    def cached(overrides):  # one configuration's encoder outputs (cached on disk)
+        return task.cached_features(x, **overrides)
+
+    features = cached if task.cached_features else None
     if features is not None:
-        print(f"[{args.name}] frozen encoder: the head trains on cached encoder outputs",
+        print(f"[{args.name}] frozen encoder: heads train on cached encoder outputs",
               flush=True)
-    grid = recipe_for(args.name)["cv_grid"]
+    grid = json.loads(args.grid) if args.grid else recipe_for(args.name)["cv_grid"]
     summary = cross_validate(args.name, x, y, folds=args.folds, seed=args.seed, grid=grid,
                              epochs=args.epochs, features=features)
     summary["data"] = splits.info
