@@ -42,7 +42,7 @@ def _ngram_member(name, ngrams, buckets, rate_scale, max_length=256):
     """Raw strings -> class probabilities from a linear model on hashed word n-grams (an
     L2-normalised bag, as TF-IDF logistic regression reads it). Its logits are multiplied by
     `rate_scale`: with Adam that trains it `rate_scale` times faster than the rest of the model
-    (alone on the folds it is best near 10x the head's rate)."""
+    (alone, at 10x the head's rate, it scored 87.7% on the 5 folds; README, AG News)."""
     texts = _text_input()
     ids = HashedWordIds(buckets, max_length, ngrams=ngrams, name="ngram_ids")(texts)
     vectors = keras.layers.Embedding(buckets, CLASSES, embeddings_initializer="zeros",
@@ -111,7 +111,10 @@ def agnews_minilm(mode="frozen", hidden=1024, dropout=0.5, learning_rate=5e-4,
     hashed word n-grams up to that length (`ngram_buckets` weights per class), trained on its
     own loss; the model outputs the average of the two members' probabilities. The n-grams
     catch names and terms the encoder blurs (README, AG News, has the comparison); 0 gives
-    the MiniLM head alone.
+    the MiniLM head alone. Only the frozen mode trains each member on its own loss
+    (`training.fit.compiled_head`); `mode="finetune"` trains the whole model on one loss over
+    the average, where the n-gram member learned little in a frozen-encoder trial, so
+    fine-tune with `ngrams=0` unless measured otherwise.
 
     Head defaults from fold 1 of the 5-fold split, scored on that fold's held-out part during
     development on the sentence embedding (linear 89.3%, 256 hidden 89.7%, 1024 hidden with
