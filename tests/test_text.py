@@ -193,9 +193,16 @@ def test_cross_validation_reports_folds_and_chooses_inside_them(monkeypatch):
         seen.append((overrides.get("width"), len(train[1]), len(test[1])))
         return original(name, overrides, train, test, *args, **kwargs)
 
+    asked = []
+
+    def features(overrides):  # each configuration is asked for its cache (here: none)
+        asked.append(overrides.get("width"))
+        return None
+
     monkeypatch.setattr(cv, "_fit_and_score", spy)
-    summary = cross_validate("spirals_mlp", x, y, folds=3, epochs=2,
+    summary = cross_validate("spirals_mlp", x, y, folds=3, epochs=2, features=features,
                              grid=[{"width": 8}, {"width": 16}], verbose=False)
+    assert asked == [width for width, _, _ in seen]
     assert len(summary["folds"]) == 3
     accs = [f["accuracy"] for f in summary["folds"]]
     assert summary["mean"] == pytest.approx(np.mean(accs))
@@ -204,18 +211,3 @@ def test_cross_validation_reports_folds_and_chooses_inside_them(monkeypatch):
     # per fold: two inner fits on 90% / 10% of the 80 training rows, then the outer fit
     assert seen[:3] == [(8, 72, 8), (16, 72, 8), (seen[2][0], 80, 40)]
 
-
-def test_cross_validation_asks_each_configuration_for_its_cached_features():
-    x, y = zoo.data.spirals(n_per_class=30)
-    asked = []
-
-    def features(overrides):  # a model whose configurations have no cache (None)
-        asked.append(overrides.get("width"))
-        return None
-
-    summary = cross_validate("spirals_mlp", x, y, folds=2, epochs=1, verbose=False,
-                             grid=[{"width": 8}, {"width": 16}], features=features)
-    # per fold: the two inner configurations, then the chosen one on the whole training part
-    assert len(summary["folds"]) == 2 and len(asked) == 6
-    assert asked[0:2] == [8, 16] and asked[3:5] == [8, 16]
-    assert [asked[2], asked[5]] == [f["chosen"]["width"] for f in summary["folds"]]
