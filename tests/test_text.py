@@ -210,4 +210,3 @@ def test_cross_validation_reports_folds_and_chooses_inside_them(monkeypatch):
     assert all(f["chosen"] in ({"width": 8}, {"width": 16}) for f in summary["folds"])
     # per fold: two inner fits on 90% / 10% of the 80 training rows, then the outer fit
     assert seen[:3] == [(8, 72, 8), (16, 72, 8), (seen[2][0], 80, 40)]
-
