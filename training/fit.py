@@ -69,9 +69,11 @@ def compiled_head(model):
     ensemble member, `(batch, members, classes)`, which the model averages. Each member then
     learns from its own cross-entropy, as separately trained ensemble members do (one loss on
     the average would let the strongest member fit the data and starve the others); accuracy
-    is that of the average, what the model predicts."""
+    is that of the average, what the model predicts. A one-member head keeps the model's own
+    loss (label smoothing, say)."""
     head = model.get_layer("head")
-    head.compile(optimizer=model.optimizer, loss=member_crossentropy,
+    members = len(head.output.shape) == 3
+    head.compile(optimizer=model.optimizer, loss=member_crossentropy if members else model.loss,
                  metrics=[keras.metrics.MeanMetricWrapper(ensemble_accuracy, name="accuracy")])
     return head
 

@@ -48,10 +48,9 @@ def compile_for(model, kind, optimizer, top5=False, label_smoothing=0.0, jit_com
 
 @keras.saving.register_keras_serializable(package="zoo")
 def member_crossentropy(labels, probabilities):
-    """Sparse cross-entropy of `(batch, classes)` or, averaged over members, of
-    `(batch, members, classes)` probabilities."""
-    if len(probabilities.shape) == 3:
-        labels = keras.ops.repeat(keras.ops.expand_dims(labels, 1), probabilities.shape[1], 1)
+    """Sparse cross-entropy of each member's `(batch, members, classes)` probabilities, averaged
+    over the members."""
+    labels = keras.ops.repeat(keras.ops.expand_dims(labels, 1), probabilities.shape[1], 1)
     return keras.losses.sparse_categorical_crossentropy(labels, probabilities)
 
 
