@@ -227,3 +227,25 @@ def test_cli_evaluate_without_data_says_where_to_get_it(model_dir, tmp_path, cap
     _save("mnist_tiny", model_dir, card={"name": "mnist_tiny", "seed": 0})
     assert zoo_main(["evaluate", "mnist_tiny", "--data-dir", str(tmp_path / "none")]) == 2
     assert "ZOO_DATA_DIR" in capsys.readouterr().err
+
+
+HEADLINES = {"Rebels seize capital as president flees the country": "World",
+             "Striker scores twice as United win the league title": "Sports",
+             "Shares slump after the bank reports a quarterly loss": "Business",
+             "New software update lets smartphones run faster chips": "Sci/Tech"}
+
+
+@pytest.mark.skipif(not (SAVED / "agnews_minilm.keras").exists(), reason="no saved agnews_minilm")
+def test_cli_classifies_raw_headlines_with_the_saved_agnews_model(capsys):
+    from zoo.text.minilm import encoder_available
+
+    if not encoder_available():
+        pytest.skip("all-MiniLM-L6-v2 weights not installed")
+    # written for this test, not AG News rows (the artifact was trained on all 7,600 of those)
+    assert zoo_main(["predict", "agnews_minilm", *HEADLINES, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [row["name"] for row in rows] == list(HEADLINES.values())
+    assert all(sum(row["probabilities"]) == pytest.approx(1.0, abs=1e-4) for row in rows)
+    assert zoo_main(["predict", "agnews_minilm", "Striker scores twice as United win"]) == 0
+    printed = capsys.readouterr().out
+    assert "Sports" in printed and all(name in printed for name in HEADLINES.values())
