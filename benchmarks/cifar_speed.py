@@ -2,20 +2,28 @@
 float32 `model.fit` on in-memory arrays, in one run.
 
     python benchmarks/cifar_speed.py --data-dir DIR [--models cifar10_fastnet cifar10_resnet20]
-                                     [--images 4096] [--no-levers]
+                                     [--images 2048] [--rounds 3] [--no-levers]
                                      [--out benchmarks/results/cifar_speed]
 
-"plain" is what a user gets by default: `zoo.build(name)` (Keras compiles with jit_compile="auto",
-which is XLA on TensorFlow), float32, `model.fit(x, y, batch_size=128)` on NumPy arrays. Each
-lever changes one thing from plain; "recipe" is what `python -m training NAME` runs (the
-recipe's batch size, precision and jit setting, the resumable tf.data pipeline with its
-augmentation, the schedule and weight-averaging callbacks). Every configuration trains a fresh
-model: one short warm-up fit (tracing / XLA compilation, not counted), then `--images` images
-timed. The wall-clock time of a whole training is read from the artifact's card (the run that
-produced the committed model), or measured anew with --full-training.
+"plain" is what a user gets by default: `zoo.build(name)` (compiled with jit_compile="auto",
+which Keras resolves to no XLA on a machine without a GPU; the label prints what it resolved
+to), float32, `model.fit(x, y, batch_size=128)` on NumPy arrays. Each lever changes one thing
+from plain; a lever that equals plain on this machine (e.g. jit_compile=False on a CPU) is
+kept as a control: its ratio shows the noise. "recipe" is what `python -m training NAME` runs
+(the recipe's batch size, precision and jit setting, the resumable tf.data pipeline with its
+augmentation, the schedule and weight-averaging callbacks). bfloat16 levers are skipped where
+the CPU would emulate bfloat16 (7-8x slower, training/hardware.py).
+
+Every configuration gets its own model and one warm-up fit (tracing / XLA compilation, not
+counted); then `--rounds` rounds each time `--images` images of every configuration in turn,
+so a slow spell on a shared machine hits all of them alike. A row reports the median rate and
+the median over rounds of its ratio to plain in the same round (min-max in brackets). The
+wall-clock time of a whole training is read from the artifact's card (the run that produced
+the committed model, resumed runs included), or measured anew with --full-training.
 """
 import argparse
 import json
+import statistics
 import time
 from pathlib import Path
 
@@ -24,7 +32,7 @@ import keras
 import zoo
 from training import augment as augmentations
 from training.callbacks import StepSchedule, WeightAveraging
-from training.hardware import cpu_flags, cpu_model, effective_precision
+from training.hardware import bfloat16_is_fast, describe_cpu, effective_precision
 from training.recipes import recipe_for
 from zoo.data import load_splits, pipeline
 from zoo.layers import adapt_whitening
@@ -45,19 +53,22 @@ def build(name, precision=None, jit=None, x=None):
 
 
 def configurations(name, recipe):
-    """(label, build kwargs, batch, data kind, use recipe callbacks)."""
+    """(label, build kwargs, batch, data kind, use recipe callbacks); plain first, recipe last."""
     batch = recipe["batch_size"]
     precision, _ = effective_precision(recipe["precision"])  # float32 without bf16 hardware
     jit = recipe["jit_compile"]
-    return [
-        ("plain: float32, XLA (Keras default), batch 128, NumPy arrays", {}, PLAIN_BATCH,
-         "arrays", False),
+    rows = [
+        ("plain: Keras defaults (jit_compile={jit}), float32, batch 128, NumPy arrays", {},
+         PLAIN_BATCH, "arrays", False),
+        ("lever: jit_compile=True (XLA)", {"jit": True}, PLAIN_BATCH, "arrays", False),
         ("lever: jit_compile=False", {"jit": False}, PLAIN_BATCH, "arrays", False),
-        ("lever: mixed_bfloat16", {"precision": "mixed_bfloat16"}, PLAIN_BATCH, "arrays", False),
-        ("lever: mixed_bfloat16 + jit_compile=False",
-         {"precision": "mixed_bfloat16", "jit": False}, PLAIN_BATCH, "arrays", False),
-        (f"lever: batch {batch}", {}, batch, "arrays", False),
-        (f"lever: batch {batch} + jit_compile=False", {"jit": False}, batch, "arrays", False),
+    ]
+    if bfloat16_is_fast():
+        rows.append(("lever: mixed_bfloat16", {"precision": "mixed_bfloat16"}, PLAIN_BATCH,
+                     "arrays", False))
+    if batch != PLAIN_BATCH:
+        rows.append((f"lever: batch {batch}", {}, batch, "arrays", False))
+    return rows + [
         ("recipe without its pipeline (NumPy arrays)", {"precision": precision, "jit": jit},
          batch, "arrays", True),
         (f"recipe: batch {batch}, {precision or 'float32'}, jit_compile={jit}, tf.data pipeline "
@@ -75,40 +86,56 @@ def fit_pipeline(model, x, y, batch, recipe, callbacks):
     model.fit(data, shuffle=False, verbose=0, callbacks=callbacks)
 
 
-def benchmark(name, x, y, images, levers=True):
+def prepare(name, x, y, images, rounds, levers=True):
+    """One warmed-up model per configuration: (label, timed fit) pairs, plain first."""
     recipe = recipe_for(name)
-    rows = []
     chosen = configurations(name, recipe)
     if not levers:  # plain against recipe only
         chosen = [chosen[0], chosen[-1]]
+    prepared = []
     for label, kwargs, batch, data_kind, with_callbacks in chosen:
         keras.utils.set_random_seed(0)
         model = build(name, x=x, **kwargs)
         fit = fit_arrays if data_kind == "arrays" else fit_pipeline
         steps = max(1, images // batch)
         callbacks = []
-        if with_callbacks:
+        if with_callbacks:  # the recipe's schedule and averaging, spread over every round
             base_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-            callbacks = [StepSchedule(recipe["schedule"], base_lr, steps, 1,
+            total = steps * rounds + 2
+            callbacks = [StepSchedule(recipe["schedule"], base_lr, total, 1,
                                       recipe["warmup_epochs"] / recipe["epochs"]),
-                         WeightAveraging(steps, **recipe["weight_averaging"])]
+                         WeightAveraging(total, **recipe["weight_averaging"])]
         fit(model, x[:2 * batch], y[:2 * batch], batch, recipe, [])  # warm-up: tracing / XLA
-        started = time.time()
-        fit(model, x[:steps * batch], y[:steps * batch], batch, recipe, callbacks)
-        rate = steps * batch / (time.time() - started)
-        rows.append((label, rate))
-        print(f"  {name:17s} {label:80s} {rate:7.1f} img/s  x{rate / rows[0][1]:.2f}",
+        label = label.format(jit=model.jit_compile)
+
+        def timed(model=model, fit=fit, batch=batch, steps=steps, callbacks=callbacks):
+            started = time.time()
+            fit(model, x[:steps * batch], y[:steps * batch], batch, recipe, callbacks)
+            return steps * batch / (time.time() - started)
+
+        prepared.append((label, timed))
+    return prepared
+
+
+def benchmark(name, x, y, images, rounds=3, levers=True):
+    """Rows (label, median images/s, median ratio to plain, min ratio, max ratio)."""
+    prepared = prepare(name, x, y, images, rounds, levers)
+    rates = {label: [] for label, _ in prepared}
+    for round_ in range(rounds):
+        for label, timed in prepared:
+            rates[label].append(timed())
+        plain = rates[prepared[0][0]][-1]
+        print(f"  round {round_ + 1}/{rounds}: " + ", ".join(
+            f"{r[-1]:.0f}" for r in rates.values()) + f" img/s (plain {plain:.0f})", flush=True)
+    plain = rates[prepared[0][0]]
+    rows = []
+    for label, rate in rates.items():
+        ratios = [r / p for r, p in zip(rate, plain)]
+        rows.append((label, statistics.median(rate), statistics.median(ratios), min(ratios),
+                     max(ratios)))
+        print(f"  {name:17s} {label:80s} {rows[-1][1]:7.1f} img/s  x{rows[-1][2]:.2f}",
               flush=True)
     return rows
-
-
-def machine():
-    """CPU model, core count and the vector extensions that decide these figures."""
-    import os
-
-    flags = cpu_flags()
-    wide = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
-    return f"{cpu_model()}, {os.cpu_count()} cores, {' '.join(wide) or 'no AVX2'}"
 
 
 def card_wall_time(name):
@@ -123,28 +150,30 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir")
     parser.add_argument("--models", nargs="*", default=["cifar10_fastnet", "cifar10_resnet20"])
-    parser.add_argument("--images", type=int, default=4096)
+    parser.add_argument("--images", type=int, default=2048,
+                        help="images timed per configuration and round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--full-training", action="store_true",
-                        help="also time a whole cifar10_fastnet training (about 25 minutes)")
+                        help="also time a whole cifar10_fastnet training (2 h on 2 AVX2 cores)")
     parser.add_argument("--out", help="write the figures as OUT.json and OUT.md")
     parser.add_argument("--no-levers", action="store_true",
                         help="time only plain and recipe (the levers take most of the run)")
     args = parser.parse_args()
-    host = machine()
+    host = describe_cpu()
     print(f"machine: {host}", flush=True)
     splits = load_splits("cifar10", data_dir=args.data_dir, val_size=0)
     x, y = splits.train
     results = {}
     for name in args.models:
         print(f"{name}:", flush=True)
-        rows = benchmark(name, x, y, args.images, levers=not args.no_levers)
-        results[name] = {"rows": rows, "ratio": rows[-1][1] / rows[0][1]}
-    lines = [f"Machine: {host}; {args.images} timed images per row.", "",
+        rows = benchmark(name, x, y, args.images, args.rounds, levers=not args.no_levers)
+        results[name] = {"rows": rows, "ratio": rows[-1][2]}
+    lines = [f"Machine: {host}; {args.rounds} interleaved rounds of {args.images} timed images "
+             "per configuration; medians, ratio range over the rounds in brackets.", "",
              "| model | configuration | images/s | vs plain |", "|---|---|---:|---:|"]
     for name, result in results.items():
-        plain = result["rows"][0][1]
-        lines += [f"| {name} | {label} | {rate:.0f} | {rate / plain:.2f}x |"
-                  for label, rate in result["rows"]]
+        lines += [f"| {name} | {label} | {rate:.0f} | {ratio:.2f}x ({low:.2f}-{high:.2f}) |"
+                  for label, rate, ratio, low, high in result["rows"]]
     print("\n" + "\n".join(lines))
     for name, result in results.items():
         print(f"\n{name}: recipe / plain float32 fit = {result['ratio']:.2f}x (goal >= 1.5x)")
@@ -164,7 +193,7 @@ def main():
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out + ".md").write_text("\n".join(lines) + "\n")
         Path(args.out + ".json").write_text(json.dumps(
-            {"machine": host, "images": args.images, "results": results,
+            {"machine": host, "images": args.images, "rounds": args.rounds, "results": results,
              "fastnet_full_training_seconds": wall,
              "fastnet_test": test, "wall_source": source}, indent=1))
 

@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -132,14 +133,25 @@ def test_killed_training_resumes_to_the_same_weights(tmp_path):
     kill_when(command, lambda: metadata.exists() and json.loads(
         metadata.read_text() or "{}").get("epoch", 0) >= 2)
     assert not (tmp_path / "killed" / "spirals_mlp.keras").exists()
+    # the killed run's time and epoch logs are kept beside the checkpoint; an hour is added to
+    # its time so the card's wall time shows whether the resumed run counts it
+    record = metadata.parent / "run_record.json"
+    before = json.loads(record.read_text())
+    assert before["epochs"] >= 1 and before["seconds"] > 0
+    assert len(before["history"]["loss"]) == before["epochs"]
+    record.write_text(json.dumps({**before, "seconds": before["seconds"] + 3600}))
+    started = time.time()
     resumed = subprocess.run(command + ["--resume"], cwd=REPO, env=ENV, capture_output=True,
                              text=True, timeout=300)
+    own_seconds = time.time() - started
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resuming from the checkpoint of epoch" in resumed.stdout
     full = train("spirals_mlp", epochs=40, out=tmp_path / "full", verbose=False)
     again = zoo.load(tmp_path / "killed" / "spirals_mlp.keras")
     np.testing.assert_allclose(_flat(again), _flat(full["model"]), rtol=1e-6, atol=1e-6)
     card = json.loads((tmp_path / "killed" / "spirals_mlp.json").read_text())
+    counted = card["wall_seconds"] - 3600 - before["seconds"]
+    assert 0 <= counted <= own_seconds
     for split in ("train", "val", "test"):
         for key, value in full["metrics"][split].items():
             assert card["metrics"][split][key] == pytest.approx(value, rel=1e-5, abs=1e-6)

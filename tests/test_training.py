@@ -76,3 +76,44 @@ def test_cpu_flags_come_from_the_first_processor_in_cpuinfo(tmp_path):
     assert cpu_flags(tmp_path / "absent") == set()
     assert cpu_model(info) == "AMD EPYC"
     assert cpu_model(tmp_path / "absent") == "unknown CPU"
+
+
+def test_cards_and_benchmarks_name_the_cpu_and_its_vector_extensions(monkeypatch):
+    from training import hardware
+
+    monkeypatch.setattr(hardware, "cpu_model", lambda: "AMD EPYC")
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: {"fpu", "avx2", "fma", "avx512_bf16"})
+    monkeypatch.setattr(hardware.os, "cpu_count", lambda: 2)
+    assert hardware.describe_cpu() == "AMD EPYC, 2 cores, avx2 avx512_bf16"
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: {"fpu", "sse2"})
+    assert hardware.describe_cpu() == "AMD EPYC, 2 cores, no AVX2"
+
+
+def test_resumed_training_reports_every_epoch_in_its_history(tmp_path, monkeypatch):
+    """A run that crashes after epoch 2 and is resumed gives the same per-epoch history (the
+    curves' data) as an uninterrupted run, not just the epochs run after the resume."""
+    import numpy as np
+
+    from training.callbacks import RunRecord
+
+    class Crash(Exception):
+        pass
+
+    write_epoch = RunRecord.on_epoch_end
+
+    def crash_after_second_epoch(self, epoch, logs=None):
+        write_epoch(self, epoch, logs)
+        if epoch == 1:
+            raise Crash
+
+    monkeypatch.setattr(RunRecord, "on_epoch_end", crash_after_second_epoch)
+    with pytest.raises(Crash):
+        train("spirals_mlp", epochs=5, out=tmp_path / "crashed", verbose=False)
+    monkeypatch.undo()
+    resumed = train("spirals_mlp", epochs=5, out=tmp_path / "crashed", resume=True,
+                    verbose=False)
+    full = train("spirals_mlp", epochs=5, out=tmp_path / "full", verbose=False)
+    assert set(resumed["history"]) == set(full["history"]) and "val_loss" in full["history"]
+    for key, values in full["history"].items():
+        assert len(values) == 5
+        np.testing.assert_allclose(resumed["history"][key], values, rtol=1e-5, atol=1e-6)

@@ -1,7 +1,10 @@
-"""Callbacks of the fit loop: the learning-rate schedule and a compact epoch table."""
+"""Callbacks of the fit loop: the learning-rate schedule, a compact epoch table, weight
+averaging and a clock that survives resumes."""
+import json
 import math
 import sys
 import time
+from pathlib import Path
 
 import keras
 
@@ -102,3 +105,35 @@ class WeightAveraging(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.average is not None:
             self.model.set_weights(self.average)
+
+
+class RunRecord(keras.callbacks.Callback):
+    """A training's seconds and per-epoch logs, summed over the runs that resumed it: after
+    every epoch they go to `path` (inside the BackupAndRestore folder, so they are kept and
+    removed with the checkpoint), and a resumed run continues from them, so cards and curves
+    cover the whole training. Time lost in an epoch killed before its checkpoint is not counted.
+    """
+
+    def __init__(self, path, started=None):
+        super().__init__()
+        self.path = Path(path)
+        self.started = started
+        self.before = 0.0
+        self.history = {}
+
+    @property
+    def seconds(self):
+        return self.before + time.time() - self.started
+
+    def on_train_begin(self, logs=None):
+        self.started = self.started or time.time()
+        saved = json.loads(self.path.read_text()) if self.path.exists() else {}
+        self.before = float(saved.get("seconds", 0.0))
+        self.history = saved.get("history", {})
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps({"seconds": round(self.seconds, 1), "epochs": epoch + 1,
+                                         "history": self.history}))

@@ -19,8 +19,8 @@ import tensorflow as tf
 import zoo
 from training import augment as augmentations
 from training import distribute, loop
-from training.callbacks import EpochTable, StepSchedule, WeightAveraging
-from training.hardware import effective_precision
+from training.callbacks import EpochTable, RunRecord, StepSchedule, WeightAveraging
+from training.hardware import describe_cpu, effective_precision
 from training.recipes import recipe_for
 from zoo import artifacts, plots
 from zoo.data import DataNotFoundError, load_splits, pipeline, take
@@ -109,7 +109,7 @@ def library_versions():
 
 def machine():
     return {"platform": platform.platform(), "processor": platform.processor() or
-            platform.machine(), "cpus": os.cpu_count(),
+            platform.machine(), "cpu": describe_cpu(), "cpus": os.cpu_count(),
             "gpus": len(tf.config.list_physical_devices("GPU"))}
 
 
@@ -204,7 +204,8 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
                             augment=augmentations.get(recipe["augment"]),
                             epochs=recipe["epochs"], first_epoch=first_epoch)
         val_ds = pipeline(*val_data, global_batch) if len(val_data[1]) else None
-        callbacks = [keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True)]
+        record = RunRecord(backup / "run_record.json", started)
+        callbacks = [keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True), record]
         if verbose:
             callbacks.append(EpochTable(recipe["epochs"], every=max(1, recipe["epochs"] // 25)))
         if schedule is not None:
@@ -212,10 +213,11 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
         if recipe["weight_averaging"]:
             callbacks.insert(0, WeightAveraging(steps * recipe["epochs"],
                                                 **recipe["weight_averaging"]))
-        history = fitted.fit(train_ds, validation_data=val_ds, epochs=recipe["epochs"],
-                             steps_per_epoch=steps, callbacks=callbacks, verbose=0,
-                             shuffle=False).history
-    wall = time.time() - started
+        fitted.fit(train_ds, validation_data=val_ds, epochs=recipe["epochs"],
+                   steps_per_epoch=steps, callbacks=callbacks, verbose=0, shuffle=False)
+        history = record.history  # every epoch, those of runs this one resumed included
+    # the whole training's time, resumed runs included (the multi-worker loop counts this run)
+    wall = record.seconds if not multiworker else time.time() - started
 
     if multiworker:
         fitted, train_data, val_data = model, splits.train, splits.val

@@ -1,4 +1,5 @@
 """What this machine's processor can do fast, for recipes whose best settings depend on it."""
+import os
 from pathlib import Path
 
 import tensorflow as tf
@@ -25,6 +26,14 @@ def cpu_flags(cpuinfo="/proc/cpuinfo"):
 def cpu_model(cpuinfo="/proc/cpuinfo"):
     """The first CPU's model name in `cpuinfo`, or "unknown CPU"."""
     return _first_cpu_field("model name", cpuinfo) or "unknown CPU"
+
+
+def describe_cpu():
+    """CPU model, core count and the vector extensions that decide training speed, e.g.
+    "AMD EPYC, 2 cores, avx2" (cards and benchmarks record it)."""
+    flags = cpu_flags()
+    wide = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
+    return f"{cpu_model()}, {os.cpu_count()} cores, {' '.join(wide) or 'no AVX2'}"
 
 
 def bfloat16_is_fast():

@@ -1,6 +1,7 @@
 """Figures, one function per kind. Each takes a `FigureData` and a path prefix, writes
 `PREFIX-KIND.png` (and a PDF beside it) atomically, and returns the PNG path."""
 import dataclasses
+import functools
 from typing import Optional
 
 import matplotlib
@@ -26,6 +27,13 @@ class FigureData:
     history: dict  # keras History.history
     class_names: Optional[list] = None
     title: str = ""
+
+    @functools.cached_property
+    def test_predictions(self):
+        """Predicted labels on `test`, computed once for all the figures that show them (a
+        pass with test-time augmentation over 10,000 CIFAR images takes minutes on a CPU)."""
+        x, _ = self.test
+        return np.argmax(self.model.predict(x, batch_size=512, verbose=0), axis=-1)
 
 
 def _save(fig, prefix, kind, pdf=True):
@@ -124,15 +132,10 @@ def training_curves(data, prefix):
         return _save(fig, prefix, "curves")
 
 
-def _predicted_labels(data):
-    x, _ = data.test
-    return np.argmax(data.model.predict(x, batch_size=512, verbose=0), axis=-1)
-
-
 def confusion_matrix(data, prefix):
     """Row-normalised confusion matrix on the test split, counts in the cells."""
     _, y = data.test
-    pred = _predicted_labels(data)
+    pred = data.test_predictions
     k = int(max(y.max(), pred.max())) + 1
     counts = np.zeros((k, k), dtype=int)
     np.add.at(counts, (y, pred), 1)
@@ -158,7 +161,7 @@ def confusion_matrix(data, prefix):
 def misclassified(data, prefix, count=24):
     """The first `count` misclassified test images, with true and predicted labels."""
     x, y = data.test
-    pred = _predicted_labels(data)
+    pred = data.test_predictions
     wrong = np.flatnonzero(pred != y)[:count]
     names = data.class_names or [str(i) for i in range(int(y.max()) + 1)]
     cols = 8

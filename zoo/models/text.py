@@ -83,12 +83,12 @@ def minilm_features(texts, mode="frozen", encoder=None, pooling="layers", ngrams
     encoder changes as it trains)."""
     if mode != "frozen":
         return None
-    from zoo.text.minilm import embed_cached
+    from zoo.text.minilm import as_strings, embed_cached
 
     features = embed_cached(texts, encoder, pooling=pooling)
     if not ngrams:
         return features
-    return {"features": features, "text": np.asarray([str(t) for t in texts], dtype=object)}
+    return {"features": features, "text": np.asarray(as_strings(texts), dtype=object)}
 
 
 @register_model(

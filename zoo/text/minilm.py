@@ -22,6 +22,11 @@ EMBED_DIM = 384
 LAYERS = 6
 
 
+def as_strings(texts):
+    """A list of Python str from a list, tuple or NumPy array of texts (any string dtype)."""
+    return [str(t) for t in (texts.tolist() if isinstance(texts, np.ndarray) else texts)]
+
+
 class EncoderNotFoundError(FileNotFoundError):
     """The MiniLM weights are not installed and no encoder folder was given."""
 
@@ -190,7 +195,7 @@ def embed(texts, encoder=None, batch_size=64, progress=False, pooling="sentence"
     (`pooling="layers"`: (N, 2304), see `sentence_encoder`).
 
     Texts are batched by length, so little compute is spent on padding."""
-    texts = [str(t) for t in (texts.tolist() if isinstance(texts, np.ndarray) else texts)]
+    texts = as_strings(texts)
     if not texts:
         return np.zeros((0, feature_dim(pooling)), "float32")
     run = _traced(encoder, pooling)
@@ -218,7 +223,7 @@ def embed_cached(texts, encoder=None, batch_size=64, progress=False, pooling="se
 
     from zoo.artifacts import atomic_path
 
-    texts = [str(t) for t in (texts.tolist() if isinstance(texts, np.ndarray) else texts)]
+    texts = as_strings(texts)
     source = str(encoder or WEIGHTS_PACKAGE) + ("" if pooling == "sentence" else f"#{pooling}")
     key = hashlib.sha256(source.encode()).hexdigest()[:16]
     path = cache_dir() / "embeddings" / f"{key}.npz"
