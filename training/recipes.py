@@ -76,14 +76,14 @@ RECIPES = {
     ),
     "cifar10_resnet20": dict(
         epochs=30,  # He et al. train 164 epochs; a one-cycle schedule with averaging in 30
-        batch_size=128,  # the paper's; on the AVX2 machine 161 images/s against 117 for the
+        batch_size=128,  # the paper's; on the AVX2 machine 148 images/s against 117 for the
         # earlier batch 512 in float32 (benchmarks/results/cifar_speed-avx2*.md), and 4x the steps
         val_size=0,
         schedule="onecycle",
         warmup_epochs=3.0,
         augment="flip_shift4",  # the paper's 4-pixel zero-padded shifts and flips
         weight_averaging=dict(every=5, decay=0.95),
-        jit_compile=False,  # 1.08x at batch 128 on the AVX2 machine
+        jit_compile=False,  # XLA: 1.00x on the AVX2 machine, after a long compile
         # float32 everywhere: a run that resumes on another machine keeps its arithmetic
         # (bfloat16 was 2x on an AMX machine at batch 512, 7x slower where it is emulated)
         precision=None,
