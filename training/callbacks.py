@@ -1,5 +1,5 @@
 """Callbacks of the fit loop: the learning-rate schedule, a compact epoch table, weight
-averaging and a clock that survives resumes."""
+averaging and a record of time and epoch logs that survives resumes."""
 import json
 import math
 import sys
@@ -135,5 +135,7 @@ class RunRecord(keras.callbacks.Callback):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps({"seconds": round(self.seconds, 1), "epochs": epoch + 1,
-                                         "history": self.history}))
+        partial = self.path.with_suffix(".partial")  # a kill mid-write leaves the old record
+        partial.write_text(json.dumps({"seconds": round(self.seconds, 1), "epochs": epoch + 1,
+                                       "history": self.history}))
+        partial.replace(self.path)
