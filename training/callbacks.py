@@ -8,6 +8,8 @@ from pathlib import Path
 
 import keras
 
+from zoo.artifacts import write_json
+
 
 def schedule_factor(kind, progress):
     """Learning-rate multiplier at `progress` in [0, 1] of the post-warm-up steps."""
@@ -134,8 +136,6 @@ class RunRecord(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_suffix(".partial")  # a kill mid-write leaves the old record
-        partial.write_text(json.dumps({"seconds": round(self.seconds, 1), "epochs": epoch + 1,
-                                       "history": self.history}))
-        partial.replace(self.path)
+        # written atomically: a kill mid-write leaves the previous record for the resume
+        write_json({"seconds": round(self.seconds, 1), "epochs": epoch + 1,
+                    "history": self.history}, self.path)
