@@ -6,12 +6,15 @@ import subprocess
 import sys
 import time
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import zoo
 from conftest import REPO, kill_when
-from training import distribute, train
+from training import distribute, loop, train
+from training.callbacks import RunRecord
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 WORKER_SCRIPT = """
@@ -155,6 +158,39 @@ def test_killed_training_resumes_to_the_same_weights(tmp_path):
     for split in ("train", "val", "test"):
         for key, value in full["metrics"][split].items():
             assert card["metrics"][split][key] == pytest.approx(value, rel=1e-5, abs=1e-6)
+
+
+def _loop_run(backup, epochs, x, y):
+    """The multi-worker loop's code path on the default strategy: build, restore from `backup`
+    if it holds a checkpoint, train to `epochs` keeping a RunRecord beside the checkpoint."""
+    keras.utils.set_random_seed(0)
+    model = zoo.build("spirals_mlp")
+    loop.build_optimizer(model)
+    first_epoch = loop.restore(model, backup)
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(16).repeat()
+    record = RunRecord(backup / "worker-0" / "run_record.json")
+    history = loop.fit(model, tf.distribute.get_strategy(), data, epochs, 4, 16,
+                       backup_dir=backup, first_epoch=first_epoch, log=lambda *a: None,
+                       record=record)
+    return model, history, record
+
+
+def test_loop_resumed_run_keeps_the_whole_record(tmp_path):
+    """A run of the multi-worker loop stopped after 2 epochs and resumed to 4 ends with the
+    weights and the 4-epoch history of an uninterrupted run, and its time includes the first
+    run's (an hour is added to it on disk, to be seen in the resumed total)."""
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
+    y = (x[:, 0] * x[:, 1] > 0).astype("int32")
+    _loop_run(tmp_path / "stopped", 2, x, y)
+    saved = tmp_path / "stopped" / "worker-0" / "run_record.json"
+    first = json.loads(saved.read_text())
+    assert first["epochs"] == 2 and len(first["history"]["loss"]) == 2
+    saved.write_text(json.dumps({**first, "seconds": first["seconds"] + 3600}))
+    resumed, history, record = _loop_run(tmp_path / "stopped", 4, x, y)
+    whole, whole_history, _ = _loop_run(tmp_path / "whole", 4, x, y)
+    np.testing.assert_allclose(history["loss"], whole_history["loss"], rtol=1e-6)
+    np.testing.assert_allclose(_flat(resumed), _flat(whole), rtol=1e-6, atol=1e-6)
+    assert 3600 + first["seconds"] <= record.seconds < 3600 + first["seconds"] + 300
 
 
 def test_tuner_runs_a_trial_on_two_devices(tmp_path):

@@ -41,8 +41,9 @@ def _backed_up_epoch(backup):
     return int(json.loads(metadata.read_text())["epoch"]) if metadata.exists() else 0
 
 
-def _fit_multiworker(model, strat, splits, recipe, steps, schedule, backup, verbose):
-    """MultiWorkerMirroredStrategy: Keras 3.15 fit fails there, so train with training.loop."""
+def _fit_multiworker(model, strat, splits, recipe, steps, schedule, backup, verbose, started):
+    """MultiWorkerMirroredStrategy: Keras 3.15 fit fails there, so train with training.loop.
+    Returns the history and seconds of the whole training (runs this one resumed included)."""
     worker = strat.cluster_resolver.task_id or 0
     with strat.scope():
         loop.build_optimizer(model)
@@ -52,13 +53,15 @@ def _fit_multiworker(model, strat, splits, recipe, steps, schedule, backup, verb
                        epochs=recipe["epochs"], first_epoch=first_epoch)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    record = RunRecord(backup / f"worker-{worker}" / "run_record.json", started)
     history = loop.fit(model, strat, dataset.with_options(options), recipe["epochs"], steps,
                        recipe["batch_size"], schedule, backup, worker, first_epoch,
-                       log=print if verbose else (lambda *a: None))
+                       log=print if verbose else (lambda *a: None), record=record)
+    seconds = record.seconds
     shutil.rmtree(backup / f"worker-{worker}", ignore_errors=True)
     if backup.exists() and not any(backup.iterdir()):
         backup.rmdir()
-    return history
+    return history, seconds
 
 
 def compiled_head(model):
@@ -181,8 +184,8 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
 
     started = time.time()
     if multiworker:
-        history = _fit_multiworker(model, strat, splits, recipe, steps, schedule, backup,
-                                   verbose)
+        history, wall = _fit_multiworker(model, strat, splits, recipe, steps, schedule, backup,
+                                         verbose, started)
         model = _fresh_copy(name, overrides, model)
     else:
         first_epoch = _backed_up_epoch(backup)
@@ -215,9 +218,8 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
                                                 **recipe["weight_averaging"]))
         fitted.fit(train_ds, validation_data=val_ds, epochs=recipe["epochs"],
                    steps_per_epoch=steps, callbacks=callbacks, verbose=0, shuffle=False)
-        history = record.history  # every epoch, those of runs this one resumed included
-    # the whole training's time, resumed runs included (the multi-worker loop counts this run)
-    wall = record.seconds if not multiworker else time.time() - started
+        # every epoch and the whole training's time, those of runs this one resumed included
+        history, wall = record.history, record.seconds
 
     if multiworker:
         fitted, train_data, val_data = model, splits.train, splits.val

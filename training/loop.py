@@ -25,12 +25,14 @@ def _per_example_loss(model, y, pred):
 
 
 def fit(model, strategy, dataset, epochs, steps_per_epoch, global_batch, schedule=None,
-        backup_dir=None, worker_index=0, first_epoch=0, log=print):
+        backup_dir=None, worker_index=0, first_epoch=0, log=print, record=None):
     """Train `model` (built under `strategy.scope()`) for epochs `first_epoch .. epochs - 1`
     on `dataset` (global batches, all epochs back to back); returns `{"loss": [...]}`.
 
     Every epoch ends with a checkpoint in `backup_dir` (each worker its own sub-folder, as
-    checkpoints of multi-worker runs must be written by every worker)."""
+    checkpoints of multi-worker runs must be written by every worker). `record`, a
+    `training.callbacks.RunRecord`, is told of the start and of every checkpointed epoch, as
+    `fit` tells its callbacks; then the returned history covers the runs this one resumed."""
     dist = strategy.experimental_distribute_dataset(dataset)
     variables = model.trainable_variables
 
@@ -57,6 +59,8 @@ def fit(model, strategy, dataset, epochs, steps_per_epoch, global_batch, schedul
         manager = tf.train.CheckpointManager(checkpoint, str(folder), max_to_keep=1)
 
     history = {"loss": []}
+    if record is not None:
+        record.on_train_begin()
     iterator = iter(dist)
     started = time.time()
     for epoch in range(first_epoch, epochs):
@@ -71,9 +75,11 @@ def fit(model, strategy, dataset, epochs, steps_per_epoch, global_batch, schedul
         if manager is not None:
             manager.save(checkpoint_number=epoch + 1)
             (Path(manager.directory) / "epoch.json").write_text(json.dumps({"epoch": epoch + 1}))
+        if record is not None:
+            record.on_epoch_end(epoch, {"loss": history["loss"][-1]})
         log(f"epoch {epoch + 1:>4}/{epochs}  loss {history['loss'][-1]:.4f}  "
             f"{time.time() - started:6.1f}s")
-    return history
+    return record.history if record is not None else history
 
 
 def restore(model, backup_dir, worker_index=0):
