@@ -229,6 +229,35 @@ def test_cli_evaluate_without_data_says_where_to_get_it(model_dir, tmp_path, cap
     assert "ZOO_DATA_DIR" in capsys.readouterr().err
 
 
+def test_cli_evaluate_tta_option_scores_the_weights_with_those_views(model_dir, tmp_path, capsys,
+                                                                     monkeypatch):
+    """`--tta none` scores the saved weights with one view: the metrics of the same weights in
+    a model built with tta="none"; without the option the model's own views are used."""
+    from test_data import write_cifar
+
+    monkeypatch.delenv("ZOO_DATA_DIR", raising=False)
+    x, y = write_cifar(tmp_path / "data", "cifar10")["test"]
+    saved, _ = _save("cifar10_resnet20", model_dir, card={"name": "cifar10_resnet20", "seed": 0},
+                     depth=8)
+    results = {}
+    for views in ("none", None):
+        assert zoo_main(["evaluate", "cifar10_resnet20", "--data-dir", str(tmp_path / "data"),
+                         "--json", *(["--tta", views] if views else [])]) == 0
+        results[views] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert results["none"]["tta"] == "none" and results[None]["tta"] == "mirror_translate"
+    single = zoo.build("cifar10_resnet20", depth=8, tta="none")
+    single.set_weights(saved.get_weights())
+    expected = single.evaluate(x, y, verbose=0, return_dict=True)
+    assert results["none"]["loss"] == pytest.approx(expected["loss"], rel=1e-5)
+    assert results["none"]["accuracy"] == pytest.approx(expected["accuracy"])
+
+
+def test_cli_evaluate_tta_on_a_model_without_it_says_so(model_dir, capsys):
+    _save("mnist_tiny", model_dir, card={"name": "mnist_tiny", "seed": 0})
+    assert zoo_main(["evaluate", "mnist_tiny", "--tta", "none"]) == 2
+    assert "no test-time augmentation" in capsys.readouterr().err
+
+
 HEADLINES = {"Rebels seize capital as president flees the country": "World",
              "Striker scores twice as United win the league title": "Sports",
              "Shares slump after the bank reports a quarterly loss": "Business",

@@ -33,7 +33,7 @@ def cmd_describe(args):
 def cmd_evaluate(args):
     from zoo.evaluation import evaluate_artifact
 
-    result = evaluate_artifact(args.name, data_dir=args.data_dir)
+    result = evaluate_artifact(args.name, data_dir=args.data_dir, tta=args.tta)
     for key, value in result.items():
         print(f"{key:>16}: {value}")
     if args.json:
@@ -88,6 +88,9 @@ def main(argv=None):
     p = sub.add_parser("evaluate", help="metrics of a saved model on its test split")
     p.add_argument("name")
     p.add_argument("--data-dir")
+    p.add_argument("--tta", choices=["none", "mirror", "mirror_translate"],
+                   help="test-time augmentation views for this evaluation (default: the "
+                        "model's own; 'none' for single-view figures such as papers report)")
     p.add_argument("--json", action="store_true", help="end with one JSON line")
     p.set_defaults(run=cmd_evaluate)
     p = sub.add_parser("predict", help="predict with a saved model")

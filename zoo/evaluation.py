@@ -6,15 +6,49 @@ from zoo.data import pipeline
 from zoo.data.catalog import load_test
 
 
-def evaluate_artifact(name_or_path, data_dir=None, batch_size=256):
-    """Metrics of the saved model on the official test split of its task (`params` included)."""
+def evaluate_artifact(name_or_path, data_dir=None, batch_size=256, tta=None):
+    """Metrics of the saved model on the official test split of its task (`params` included).
+
+    `tta` ("none", "mirror" or "mirror_translate") replaces the views of the model's own
+    test-time augmentation for this evaluation, e.g. "none" to compare with papers' single-view
+    figures; the saved file is not changed."""
     model = artifacts.load(name_or_path)
     card = artifacts.read_card(name_or_path) or {}
     task = registry.get(card.get("name") or model.name)
+    views = set_tta_views(model, tta) if tta is not None else tta_views(model)
     x, y = load_test(task.dataset, seed=card.get("seed", 0), data_dir=data_dir)
     metrics = model.evaluate(pipeline(x, y, batch_size, cache=False), verbose=0, return_dict=True)
     return {"model": task.name, **{k: float(v) for k, v in metrics.items()},
-            "params": model.count_params(), "examples": len(y)}
+            "params": model.count_params(), "examples": len(y),
+            **({"tta": views} if views else {})}
+
+
+def _tta_layers(model):
+    from zoo.layers import TestTimeAugmentation
+
+    return [layer for layer in model.layers if isinstance(layer, TestTimeAugmentation)]
+
+
+def tta_views(model):
+    """The views of `model`'s test-time augmentation, or None when it has none."""
+    layers = _tta_layers(model)
+    return layers[0].views if layers else None
+
+
+def set_tta_views(model, views):
+    """Make `model` (not yet used for inference) average over `views` at test time."""
+    from zoo.layers.tta import VIEWS
+
+    if views not in VIEWS:
+        raise ValueError(f"unknown test-time augmentation {views!r}; expected one of "
+                         f"{', '.join(VIEWS)}")
+    layers = _tta_layers(model)
+    if not layers:
+        raise ValueError(f"{model.name} has no test-time augmentation layer; evaluate it "
+                         f"without --tta")
+    for layer in layers:
+        layer.views = views
+    return views
 
 
 def export_saved_model(name_or_path, directory, fmt="saved_model"):
