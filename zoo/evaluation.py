@@ -37,11 +37,9 @@ def tta_views(model):
 
 def set_tta_views(model, views):
     """Make `model` (not yet used for inference) average over `views` at test time."""
-    from zoo.layers.tta import VIEWS
+    from zoo.layers.tta import checked_views
 
-    if views not in VIEWS:
-        raise ValueError(f"unknown test-time augmentation {views!r}; expected one of "
-                         f"{', '.join(VIEWS)}")
+    views = checked_views(views)
     layers = _tta_layers(model)
     if not layers:
         raise ValueError(f"{model.name} has no test-time augmentation layer; evaluate it "

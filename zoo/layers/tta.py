@@ -28,6 +28,13 @@ def view(images, name):
     return x
 
 
+def checked_views(views):
+    """`views` if it names an entry of VIEWS, else a ValueError listing them."""
+    if views not in VIEWS:
+        raise ValueError(f"views must be one of {sorted(VIEWS)}, got {views!r}")
+    return views
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class TestTimeAugmentation(keras.layers.Wrapper):
     """Calls `layer` on the input when training; at inference returns the weighted average of
@@ -38,9 +45,7 @@ class TestTimeAugmentation(keras.layers.Wrapper):
 
     def __init__(self, layer, views="mirror_translate", **kwargs):
         super().__init__(layer, **kwargs)
-        if views not in VIEWS:
-            raise ValueError(f"views must be one of {sorted(VIEWS)}, got {views!r}")
-        self.views = views
+        self.views = checked_views(views)
 
     def call(self, inputs, training=None):
         weights = VIEWS[self.views]
