@@ -56,6 +56,8 @@ def kill_when(command, ready, timeout=240, poll=0.05):
 def sample_batch(model, kind, n=16, seed=0):
     """A small random batch that fits `model`'s input and `kind`'s labels."""
     rng = np.random.default_rng(seed)
+    if isinstance(model.input, dict) and set(model.input) == {"features", "edges"}:
+        return sample_graph(model, n, rng)
     spec = model.inputs[0]
     if spec.dtype == "string":
         words = ["stocks", "rally", "team", "wins", "cup", "new", "chip", "launch", "war", "talks"]
@@ -73,3 +75,16 @@ def sample_batch(model, kind, n=16, seed=0):
     else:
         y = rng.normal(size=(n, outputs)).astype("float32")
     return x, y
+
+
+def sample_graph(model, nodes, rng):
+    """A random graph for a node classifier: features, symmetric edges, and labels on half the
+    nodes (-1 elsewhere), as one batch."""
+    features = int(model.input["features"].shape[-1])
+    classes = int(model.outputs[0].shape[-1])
+    pairs = rng.integers(0, nodes, size=(2 * nodes, 2))
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    edges = np.unique(np.concatenate([pairs, pairs[:, ::-1]]), axis=0).astype("int32")
+    x = (rng.random((1, nodes, features)) < 0.05).astype("float32")
+    y = np.where(np.arange(nodes) % 2 == 0, rng.integers(0, classes, size=nodes), -1)
+    return {"features": x, "edges": edges[None]}, y[None].astype("int32")

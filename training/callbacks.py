@@ -139,3 +139,48 @@ class RunRecord(keras.callbacks.Callback):
         # written atomically: a kill mid-write leaves the previous record for the resume
         write_json({"seconds": round(self.seconds, 1), "epochs": epoch + 1,
                     "history": self.history}, self.path)
+
+
+class EarlyStopping(keras.callbacks.Callback):
+    """Stop when no monitored validation figure has improved for `patience` epochs, and end
+    with the weights of the last epoch at which every monitor was at its best so far (ties
+    count), as GAT's reference code does with validation loss and accuracy; with one monitor
+    this is Keras' EarlyStopping with `restore_best_weights`. Monitors whose name ends in
+    "loss" are minimised, the others maximised."""
+
+    def __init__(self, monitor=("val_loss",), patience=10):
+        super().__init__()
+        self.monitor = (monitor,) if isinstance(monitor, str) else tuple(monitor)
+        self.patience = int(patience)
+        self.best = {}
+        self.best_weights = None
+        self.best_epoch = None
+        self.wait = 0
+
+    def _better_or_equal(self, key, value):
+        best = self.best.get(key)
+        return best is None or (value <= best if key.endswith("loss") else value >= best)
+
+    def on_train_begin(self, logs=None):
+        self.best, self.best_weights, self.best_epoch, self.wait = {}, None, None, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        missing = [key for key in self.monitor if key not in logs]
+        if missing:
+            raise ValueError(f"early stopping monitors {missing}, which this training does not "
+                             f"log (it logs {sorted(logs)}); it needs a validation split")
+        improved = {key: self._better_or_equal(key, float(logs[key])) for key in self.monitor}
+        if all(improved.values()):
+            self.best_weights, self.best_epoch = self.model.get_weights(), epoch
+        if any(improved.values()):
+            self.best.update({key: float(logs[key]) for key in self.monitor if improved[key]})
+            self.wait = 0
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)

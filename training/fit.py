@@ -19,11 +19,12 @@ import tensorflow as tf
 import zoo
 from training import augment as augmentations
 from training import distribute, loop
-from training.callbacks import EpochTable, RunRecord, StepSchedule, WeightAveraging
+from training.callbacks import (EarlyStopping, EpochTable, RunRecord, StepSchedule,
+                                WeightAveraging)
 from training.hardware import describe_cpu, effective_precision
 from training.recipes import recipe_for
 from zoo import artifacts, plots
-from zoo.data import DataNotFoundError, load_splits, pipeline, take
+from zoo.data import DataNotFoundError, labelled_count, load_splits, pipeline, take
 from zoo.layers import adapt_whitening
 from zoo.models.common import ensemble_accuracy, member_crossentropy
 
@@ -140,7 +141,8 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
         raise ValueError(f"global batch size {global_batch} is not divisible by the "
                          f"{replicas} replicas")
     if verbose:
-        print(f"[{name}] {len(splits.train[1])} train / {len(splits.val[1])} validation examples; "
+        print(f"[{name}] {labelled_count(splits.train[1])} train / "
+              f"{labelled_count(splits.val[1])} validation examples; "
               f"global batch {global_batch} = {replicas} replica(s) x {global_batch // replicas}; "
               f"learning rate not rescaled with the replica count", flush=True)
 
@@ -213,6 +215,8 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
             callbacks.append(EpochTable(recipe["epochs"], every=max(1, recipe["epochs"] // 25)))
         if schedule is not None:
             callbacks.insert(0, schedule)
+        if recipe["early_stopping"]:
+            callbacks.insert(0, EarlyStopping(**recipe["early_stopping"]))
         if recipe["weight_averaging"]:
             callbacks.insert(0, WeightAveraging(steps * recipe["epochs"],
                                                 **recipe["weight_averaging"]))
@@ -236,20 +240,29 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
         if verbose:
             print(f"[{name}] no test split: {error}", flush=True)
     result = {"model": model, "history": history, "metrics": metrics, "paths": [],
-              "wall_seconds": wall, "recipe": recipe}
+              "wall_seconds": wall, "recipe": recipe, "splits": splits, "test": (test_x, test_y),
+              "overrides": overrides, "strategy": f"{type(strat).__name__} x{replicas}",
+              "train_metrics_on": len(train_sample[1]), "frozen_head": fitted is not model}
     if verbose:
         print(f"[{name}] done in {wall:.1f}s; " + "; ".join(
             f"{split} " + ", ".join(f"{k} {v:.4f}" for k, v in m.items())
             for split, m in metrics.items()), flush=True)
-    if not save or not distribute.is_chief(strat):
-        return result
+    if save and distribute.is_chief(strat):
+        publish(name, result, out, artifact_name=artifact_name, command=command,
+                extra_card=extra_card, verbose=verbose)
+    return result
 
+
+def publish(name, result, out, artifact_name=None, command=None, extra_card=None, verbose=True):
+    """Write the artifact `OUT/STEM.keras` of a `train` result, its figures and its card
+    (`extra_card` merged in); records the written paths in `result["paths"]`."""
+    task = zoo.get(name)
+    model, splits, recipe = result["model"], result["splits"], result["recipe"]
     out = Path(out)
     stem = artifact_name or name
-    frozen_head = fitted is not model
-    artifact = artifacts.save_model(_fresh_copy(name, overrides, model) if frozen_head
-                                    else model, out / f"{stem}.keras")
-    figure_data = plots.FigureData(model, splits.train, (test_x, test_y), history,
+    artifact = artifacts.save_model(_fresh_copy(name, result["overrides"], model)
+                                    if result["frozen_head"] else model, out / f"{stem}.keras")
+    figure_data = plots.FigureData(model, splits.train, result["test"], result["history"],
                                    splits.class_names, title=name)
     figures = plots.draw(task.figures, figure_data, str(out / stem))
     card = {
@@ -257,19 +270,20 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
         "task": task.description,
         "kind": task.kind,
         "data": {"dataset": task.dataset, **splits.info,
-                 "train_metrics_on": f"first {len(train_sample[1])} training examples"},
+                 "train_metrics_on": f"first {result['train_metrics_on']} training examples"},
         "class_names": splits.class_names,
         "metric": task.metric,
         "bar": task.bar,
         "goal": task.goal,
-        "metrics": metrics,
+        "metrics": result["metrics"],
         "params": model.count_params(),
-        "overrides": overrides,
+        "overrides": result["overrides"],
         "recipe": recipe,
-        "epochs": recipe["epochs"],
+        # epochs run: fewer than the recipe's when early stopping ended the training
+        "epochs": len(result["history"].get("loss", [])) or recipe["epochs"],
         "seed": recipe["seed"],
-        "strategy": f"{type(strat).__name__} x{replicas}",
-        "wall_seconds": round(wall, 1),
+        "strategy": result["strategy"],
+        "wall_seconds": round(result["wall_seconds"], 1),
         "machine": machine(),
         "versions": library_versions(),
         "command": command or f"python -m training {name} --out {out}",
@@ -282,13 +296,12 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
     result["paths"] = [artifact, artifacts.card_path(artifact), *map(Path, figures)]
     if verbose:
         print(f"[{name}] wrote " + ", ".join(str(p) for p in result["paths"]), flush=True)
-    return result
+    return result["paths"]
 
 
 def command_line():
     """The command that started this process, as a user would retype it."""
-    args = sys.argv[1:]
-    script = sys.argv[0] if sys.argv else ""
-    module = ("training.cv" if script.endswith("cv.py") else
-              "training" if "training" in script else "tuning")
-    return " ".join(["python -m", module, *args])
+    script = Path(sys.argv[0] if sys.argv else "")
+    module = (script.parent.name if script.name == "__main__.py"
+              else f"{script.parent.name}.{script.stem}")
+    return " ".join(["python -m", module, *sys.argv[1:]])

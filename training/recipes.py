@@ -19,6 +19,8 @@ DEFAULTS = dict(
     # for narrow ResNet-20 (benchmarks/cifar_speed.py)
     precision=None,  # None (float32) or a Keras dtype policy such as "mixed_bfloat16"
     weight_averaging=None,  # None or dict(every=5, decay=0.95): training.callbacks.WeightAveraging
+    early_stopping=None,  # None or dict(monitor=("val_loss", ...), patience=N):
+    # training.callbacks.EarlyStopping; the validation split then chooses the epoch
     steps_per_execution=1,  # >1 runs several steps per call: faster for tiny models (only
     # used on one device without a schedule, since the schedule is set between calls)
 )
@@ -88,6 +90,18 @@ RECIPES = {
         # (bfloat16 was 2x on an AMX machine at batch 512, 7x slower where it is emulated)
         precision=None,
     ),
+    # Planetoid graphs: one batch is the whole graph (full-batch training, as the papers)
+    "gcn_cora": dict(
+        epochs=200,  # Kipf & Welling: at most 200 epochs, Adam 0.01 (builder), early stopping
+        batch_size=1,
+        early_stopping=dict(monitor=("val_loss",), patience=10),
+    ),
+    "gat_cora": dict(
+        epochs=1000,  # Velickovic et al. run until patience runs out (100 epochs without a
+        # better validation loss or accuracy); 1,000 caps it (runs stop after a few hundred)
+        batch_size=1,
+        early_stopping=dict(monitor=("val_loss", "val_accuracy"), patience=100),
+    ),
     # AG News: offline only the 7,600-row test split exists; these train on folds of it
     "agnews_minilm": dict(
         epochs=20,  # frozen encoder: only the head (MiniLM head + n-gram member) trains, on
@@ -101,6 +115,10 @@ RECIPES = {
     "agnews_lstm": dict(epochs=6, batch_size=64, schedule="cosine"),
     "agnews_bow": dict(epochs=10, batch_size=64, schedule="cosine"),
 }
+
+
+RECIPES["gcn_citeseer"] = RECIPES["gcn_cora"]  # the papers use one setting for both graphs
+RECIPES["gat_citeseer"] = RECIPES["gat_cora"]
 
 
 def recipe_for(name, **overrides):

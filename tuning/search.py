@@ -1,6 +1,7 @@
 """Keras Tuner searches over any registered model's declared search space.
 
-The search sees only the training data: a validation split is carved from it with a seed. The
+The search sees only the training data: a validation split is carved from it with a seed (or,
+where the dataset defines one, as the Planetoid graphs do, its own validation split). The
 test split is read once, by the final retraining of the best configuration, for its card.
 """
 import csv
@@ -16,7 +17,8 @@ from training import distribute
 from training.fit import train
 from training.recipes import recipe_for
 from zoo.artifacts import atomic_path, saved_models_dir
-from zoo.data import load_splits, pipeline
+from zoo.data import labelled_count, load_splits, pipeline
+from zoo.data.catalog import FIXED_SPLITS
 
 TUNERS = {"random": keras_tuner.RandomSearch, "hyperband": keras_tuner.Hyperband,
           "bayesian": keras_tuner.BayesianOptimization}
@@ -158,17 +160,24 @@ class Search:
                 writer.writerows(rows)
         lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
         lines += ["| " + " | ".join(_fmt(r.get(c, "")) for c in columns) + " |" for r in rows]
+        split = ("the dataset's own validation split" if self.val_size is None else
+                 f"a validation split carved from the training data ({self.val_split})")
         title = (f"# {self.kind} search on {self.name}\n\nObjective: "
-                 f"{self.tuner.oracle.objective.name} on a validation split carved from the "
-                 f"training data ({self.val_split}), seed {self.seed}.\n\n")
+                 f"{self.tuner.oracle.objective.name} on {split}, seed {self.seed}.\n\n")
         with atomic_path(self.directory / "results.md") as tmp:
             tmp.write_text(title + "\n".join(lines) + "\n")
         plot_trials(rows, self.tuner.oracle.objective.name, self.directory / "results.png",
                     f"{self.kind} search on {self.name}")
 
     # -- running --------------------------------------------------------------------------
+    @property
+    def val_size(self):
+        """The validation split asked for, or None where the dataset defines its own (the
+        Planetoid graphs' 500 validation nodes)."""
+        return None if self.task.dataset in FIXED_SPLITS else self.val_split
+
     def run(self):
-        val_size = self.val_split
+        val_size = self.val_size
         splits = load_splits(self.task.dataset, seed=self.seed, data_dir=self.data_dir,
                              val_size=val_size)
         batch = self.recipe["batch_size"]
@@ -178,8 +187,10 @@ class Search:
         self.started = time.time()
         keras.utils.set_random_seed(self.seed)
         if self.verbose:
-            print(f"[{self.name}] {self.kind} search: {len(splits.train[1])} train / "
-                  f"{len(splits.val[1])} validation examples (carved from the training data); "
+            origin = ("the dataset's own" if val_size is None else "carved from the training "
+                      "data")
+            print(f"[{self.name}] {self.kind} search: {labelled_count(splits.train[1])} train / "
+                  f"{labelled_count(splits.val[1])} validation examples ({origin}); "
                   f"{len(self._finished())} trial(s) already finished", flush=True)
         self.tuner.search(train_ds, validation_data=val_ds, epochs=self.epochs, verbose=0,
                           shuffle=False)
@@ -208,7 +219,7 @@ def search(name, tuner="random", max_trials=10, epochs=5, val_split=0.2, seed=0,
         result["final"] = train(
             name, out=out or saved_models_dir(), epochs=final_epochs, seed=seed,
             data_dir=data_dir, strategy=s.tuner.distribution_strategy or "auto",
-            val_size=val_split, overrides=result["best"], artifact_name=f"{name}.tuned",
+            val_size=s.val_size, overrides=result["best"], artifact_name=f"{name}.tuned",
             extra_card=card, command=command, verbose=verbose,
             backup_dir=Path(directory) / f".{name}.final.backup")
     return result

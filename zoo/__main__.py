@@ -43,12 +43,16 @@ def cmd_evaluate(args):
 
 def cmd_predict(args):
     model = artifacts.load(args.name, compile=False)  # inference needs no optimiser state
-    notices = []
-    batch = inference.parse_inputs(model, args.inputs, notices)
-    for note in notices:
-        inference.warn(note)
-    outputs = model.predict(batch, verbose=0)
-    rows = inference.describe_outputs(model, outputs, inference.class_names_for(args.name))
+    task = inference._task_of(model)
+    if task is not None and task.input_kind == "graph":
+        rows = inference.predict(model, args.inputs, data_dir=args.data_dir)
+    else:
+        notices = []
+        batch = inference.parse_inputs(model, args.inputs, notices)
+        for note in notices:
+            inference.warn(note)
+        outputs = model.predict(batch, verbose=0)
+        rows = inference.describe_outputs(model, outputs, inference.class_names_for(args.name))
     if args.json:
         print(json.dumps(rows))
         return 0
@@ -59,7 +63,8 @@ def cmd_predict(args):
             top = sorted(enumerate(row["probabilities"]), key=lambda t: -t[1])[:5]
             names = inference.class_names_for(args.name)
             probs = ", ".join(f"{names[i] if names else i} {p:.3f}" for i, p in top)
-            print(f"{raw}: {row['name']}  ({probs})")
+            shown = f"node {raw}" if "node" in row else raw
+            print(f"{shown}: {row['name']}  ({probs})")
     return 0
 
 
@@ -96,7 +101,10 @@ def main(argv=None):
     p = sub.add_parser("predict", help="predict with a saved model")
     p.add_argument("name")
     p.add_argument("inputs", nargs="+",
-                   help="image files, texts, numbers (sine_basis) or x,y pairs (spirals_mlp)")
+                   help="image files, texts, numbers (sine_basis), x,y pairs (spirals_mlp) "
+                        "or node ids (graph models)")
+    p.add_argument("--data-dir", help="graph models: folder holding planetoid/ (default: "
+                   "$ZOO_DATA_DIR)")
     p.add_argument("--json", action="store_true", help="print one JSON list")
     p.set_defaults(run=cmd_predict)
     p = sub.add_parser("export", help="export a saved model for serving")

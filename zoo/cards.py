@@ -20,9 +20,16 @@ def headline(card):
     return card["metrics"].get("test") or card["metrics"].get("cv", {})
 
 
+def bar_figures(card):
+    """What a card's bar is checked against: the mean over seeds where the card reports
+    repeated runs (`python -m training.seeds`), else its headline metrics."""
+    seeds = card.get("seeds")
+    return {seeds["metric"]: seeds["mean"]} if seeds else headline(card)
+
+
 def meets_bar(card):
     """True when every bar in the card is met by its measured metrics."""
-    test, train = headline(card), card["metrics"].get("train", {})
+    test, train = bar_figures(card), card["metrics"].get("train", {})
     for key, bar in card["bar"].items():
         if key == "params_max":
             ok = card["params"] <= bar
@@ -45,6 +52,10 @@ def _row(card):
                     else ("top5_accuracy", "top-5"))
     extra = headline(card).get(other)
     shown = f"{metric} {test:.4f}" + (f", {label} {extra:.4f}" if extra is not None else "")
+    if card.get("seeds"):
+        seeds = card["seeds"]
+        shown += (f" (seed {seeds['artifact_seed']}; {seeds['runs']} seeds: "
+                  f"{seeds['mean']:.4f} +- {seeds['sd']:.4f})")
     if "test" not in card["metrics"]:
         shown += f" ({card['metrics']['cv'].get('folds', 5)}-fold CV)"
     bar = ", ".join(f"{k} {v}" for k, v in card["bar"].items())

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from zoo import artifacts, registry
-from zoo.data import pipeline
+from zoo.data import labelled_count, pipeline
 from zoo.data.catalog import load_test
 
 
@@ -19,7 +19,7 @@ def evaluate_artifact(name_or_path, data_dir=None, batch_size=256, tta=None):
     x, y = load_test(task.dataset, seed=card.get("seed", 0), data_dir=data_dir)
     metrics = model.evaluate(pipeline(x, y, batch_size, cache=False), verbose=0, return_dict=True)
     return {"model": task.name, **{k: float(v) for k, v in metrics.items()},
-            "params": model.count_params(), "examples": len(y),
+            "params": model.count_params(), "examples": labelled_count(y),
             **({"tta": views} if views else {})}
 
 

@@ -106,12 +106,45 @@ def class_names_for(name_or_model):
     return (card or {}).get("class_names")
 
 
-def predict(name_or_model, inputs, batch_size=256):
-    """Predictions with names: a list of `{label, name, probabilities}` per input."""
+def node_ids(raw, count):
+    """Node ids from strings or ints, each in 0..count-1."""
+    ids = []
+    for r in raw:
+        try:
+            ids.append(int(str(r)))
+        except ValueError:
+            raise InputError(f"{r!r} is not a node id (an integer)") from None
+        if not 0 <= ids[-1] < count:
+            raise InputError(f"node {ids[-1]} does not exist: the graph's nodes are "
+                             f"0..{count - 1}")
+    return ids
+
+
+def predict_nodes(model, task, nodes, data_dir=None, class_names=None):
+    """A graph model's predictions for `nodes` (ids) of its task's graph, read from the data
+    directory: one `{node, label, name, probabilities}` per node."""
+    from zoo.data.catalog import load_splits
+
+    if not len(nodes):
+        raise InputError("name at least one node id")
+    splits = load_splits(task.dataset, data_dir=data_dir)
+    graph = splits.train[0]
+    ids = node_ids(nodes, graph["features"].shape[1])
+    outputs = model.predict(graph, batch_size=1, verbose=0)[0][ids]
+    rows = describe_outputs(model, outputs, class_names or splits.class_names)
+    return [{"node": i, **row} for i, row in zip(ids, rows)]
+
+
+def predict(name_or_model, inputs, batch_size=256, data_dir=None):
+    """Predictions with names: a list of `{label, name, probabilities}` per input (node ids for
+    a graph model, whose graph is read from `data_dir`)."""
     model = (artifacts.load(name_or_model, compile=False)
              if isinstance(name_or_model, (str, Path)) else name_or_model)
-    outputs = model.predict(to_batch(model, inputs), batch_size=batch_size, verbose=0)
     names = class_names_for(name_or_model) if isinstance(name_or_model, (str, Path)) else None
+    task = _task_of(model)
+    if task is not None and task.input_kind == "graph":
+        return predict_nodes(model, task, inputs, data_dir, names)
+    outputs = model.predict(to_batch(model, inputs), batch_size=batch_size, verbose=0)
     return describe_outputs(model, outputs, names)
 
 

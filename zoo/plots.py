@@ -133,9 +133,10 @@ def training_curves(data, prefix):
 
 
 def confusion_matrix(data, prefix):
-    """Row-normalised confusion matrix on the test split, counts in the cells."""
-    _, y = data.test
-    pred = data.test_predictions
+    """Row-normalised confusion matrix on the test split, counts in the cells (only labelled
+    entries: a graph task's labels are -1 on the nodes outside the split)."""
+    y, pred = np.ravel(data.test[1]), np.ravel(data.test_predictions)
+    y, pred = y[y >= 0], pred[y >= 0]
     k = int(max(y.max(), pred.max())) + 1
     counts = np.zeros((k, k), dtype=int)
     np.add.at(counts, (y, pred), 1)
@@ -180,8 +181,38 @@ def misclassified(data, prefix, count=24):
         return _save(fig, prefix, "misclassified")
 
 
+def node_embedding(data, prefix, layer="hidden"):
+    """The test nodes' hidden representations (the output of the layer named `layer`), placed in
+    2-D by t-SNE and coloured by their true class: how far the network has pulled the classes
+    apart before its last layer."""
+    import keras
+    from sklearn.manifold import TSNE
+
+    x, y = data.test
+    nodes = np.flatnonzero(np.ravel(y) >= 0)
+    hidden = keras.Model(data.model.inputs, data.model.get_layer(layer).output)
+    features = hidden.predict(x, verbose=0)
+    features = features.reshape(-1, features.shape[-1])[nodes]
+    perplexity = min(30.0, (len(nodes) - 1) / 3)  # 30 as usual; tiny graphs need less
+    points = TSNE(2, init="pca", random_state=0, perplexity=perplexity).fit_transform(features)
+    labels = np.ravel(y)[nodes]
+    names = data.class_names or [str(i) for i in range(int(labels.max()) + 1)]
+    with plt.rc_context({**STYLE, "figure.figsize": (7.4, 5.6), "axes.grid": False}):
+        fig, ax = plt.subplots()
+        colours = plt.cm.tab10(np.arange(len(names)) % 10)
+        for cls, name in enumerate(names):
+            pts = points[labels == cls]
+            ax.scatter(pts[:, 0], pts[:, 1], s=9, color=colours[cls], label=name, alpha=0.8,
+                       edgecolor="none")
+        ax.set(xticks=[], yticks=[], xlabel="t-SNE 1", ylabel="t-SNE 2",
+               title=f"{data.title or 'Node embedding'}: hidden layer of {len(nodes)} test "
+                     f"nodes")
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=2, fontsize=8)
+        return _save(fig, prefix, "embedding")
+
+
 FIGURES = {f.__name__: f for f in (sine_fit, sine_bases, spirals_boundary, training_curves,
-                                   confusion_matrix, misclassified)}
+                                   confusion_matrix, misclassified, node_embedding)}
 
 
 def draw(names, data, prefix):

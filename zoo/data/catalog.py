@@ -6,7 +6,7 @@ never touches it by accident: only final evaluation calls it.
 import dataclasses
 from typing import Callable, Optional
 
-from zoo.data import images, synthetic
+from zoo.data import graphs, images, synthetic
 from zoo.data.splits import carve_validation
 
 
@@ -84,7 +84,11 @@ DATASETS = {
     "cifar10": _image_dataset("cifar10", 5_000),
     "cifar100": _image_dataset("cifar100", 5_000),
     "ag_news": _ag_news,
+    "cora": graphs.graph_splits("cora"),
+    "citeseer": graphs.graph_splits("citeseer"),
 }
+# the benchmark defines the validation split: searches validate on it, not on a carved one
+FIXED_SPLITS = {"cora", "citeseer"}
 
 
 def load_splits(dataset, seed=0, data_dir=None, val_size=None) -> Splits:

@@ -20,6 +20,13 @@ def carve_validation(x, y, val_size, seed=0):
     return (take(x, train_idx), y[train_idx]), (take(x, val_idx), y[val_idx])
 
 
+def labelled_count(y):
+    """How many examples `y` labels: integer labels of -1 mark unlabelled entries (the nodes
+    outside a graph task's split), anything else counts one per row."""
+    y = np.asarray(y)
+    return int((y >= 0).sum()) if np.issubdtype(y.dtype, np.integer) else len(y)
+
+
 def take(x, idx):
     """Rows `idx` of `x`: an array, a list (of str: returned as an object array), or a dict
     of those (a model with several named inputs)."""

@@ -1,6 +1,7 @@
 """Reusable Keras layers, all serializable under the package name `zoo`."""
 from zoo.layers.attention import TokenAndPositionEmbedding, TransformerEncoderBlock
 from zoo.layers.gaussian_basis import GaussianBasis
+from zoo.layers.graph import GraphAttention, GraphConvolution, RowNormalization
 from zoo.layers.normalization import BiasBoostedBatchNorm, make_norm
 from zoo.layers.residual import ResidualBlock
 from zoo.layers.tta import TestTimeAugmentation
@@ -8,4 +9,5 @@ from zoo.layers.whitening import PatchWhitening, adapt_whitening
 
 __all__ = ["GaussianBasis", "ResidualBlock", "TransformerEncoderBlock",
            "TokenAndPositionEmbedding", "make_norm", "BiasBoostedBatchNorm", "PatchWhitening",
-           "adapt_whitening", "TestTimeAugmentation"]
+           "adapt_whitening", "TestTimeAugmentation", "GraphConvolution", "GraphAttention",
+           "RowNormalization"]

@@ -1,2 +1,2 @@
 """Importing this package registers every model family's builders."""
-from zoo.models import basics, fastnet, mnist, resnet, text  # noqa: F401
+from zoo.models import basics, fastnet, graph, mnist, resnet, text  # noqa: F401

@@ -90,3 +90,26 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class MaskedAccuracy(keras.metrics.Metric):
+    """Accuracy of probabilities `(..., classes)` against integer labels `(...)`, counting only
+    labelled entries (label >= 0): node classification marks nodes outside the split with -1."""
+
+    def __init__(self, name="accuracy", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.correct = self.add_variable((), initializer="zeros", name="correct")
+        self.count = self.add_variable((), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        labels = keras.ops.cast(keras.ops.reshape(y_true, keras.ops.shape(y_pred)[:-1]), "int32")
+        labelled = keras.ops.cast(labels >= 0, self.dtype)
+        if sample_weight is not None:
+            labelled = labelled * keras.ops.cast(sample_weight, self.dtype)
+        hits = keras.ops.cast(keras.ops.argmax(y_pred, axis=-1) == labels, self.dtype)
+        self.correct.assign_add(keras.ops.sum(hits * labelled))
+        self.count.assign_add(keras.ops.sum(labelled))
+
+    def result(self):
+        return self.correct / keras.ops.maximum(self.count, 1.0)
