@@ -33,13 +33,16 @@ def _save(name, folder, card=None, **overrides):
 
 @pytest.mark.parametrize("name", ARTIFACTS)
 def test_saved_artifact_loads_in_fresh_process(name):
+    """With zoo.load, and with Keras' own loader after nothing but `import zoo, keras`."""
+    path = SAVED / f"{name}.keras"
     proc = run_python(f"""
 import keras, zoo
-model = zoo.load({name!r})
-print(model.name, model.count_params())
+for model in (zoo.load({name!r}), keras.saving.load_model({str(path)!r}, safe_mode=True)):
+    print(model.name, model.count_params())
 """)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.split()[-2] == name
+    params = json.loads((SAVED / f"{name}.json").read_text())["params"]
+    assert proc.stdout.split()[-4:] == [name, str(params)] * 2
 
 
 @pytest.mark.parametrize("name", ARTIFACTS)

@@ -15,7 +15,8 @@ from keras.src import testing
 
 import zoo
 from zoo.data import graphs
-from zoo.layers import GraphAttention, GraphConvolution, RowNormalization
+from zoo.layers import (GraphAttention, GraphConvolution, InitialResidualConvolution,
+                        RowNormalization)
 
 RNG = np.random.default_rng(0)
 
@@ -87,8 +88,38 @@ def test_graph_attention_matches_a_neighbourhood_softmax(concat):
     np.testing.assert_allclose(got, numpy_gat(x, edges, layer), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("make", [lambda: GraphConvolution(4),
-                                  lambda: GraphAttention(3, heads=2)], ids=["gcn", "gat"])
+def test_initial_residual_convolution_matches_its_formula():
+    x, edges = random_graph()
+    initial = RNG.normal(size=x.shape).astype("float32")
+    layer = InitialResidualConvolution(alpha=0.2, beta=0.3)
+    layer([x[None], initial[None], edges[None]])
+    _randomise(layer)
+    got = keras.ops.convert_to_numpy(layer([x[None], initial[None], edges[None]]))[0]
+    a = adjacency_with_loops(edges, len(x))
+    d = a.sum(axis=1)
+    support = 0.8 * (a / np.sqrt(np.outer(d, d))) @ x + 0.2 * initial
+    expected = 0.7 * support + 0.3 * support @ keras.ops.convert_to_numpy(layer.kernel)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+class _WithInitial(keras.layers.Layer):
+    """InitialResidualConvolution with its input as H0 too, to share the two-input tests."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = InitialResidualConvolution(alpha=0.3, beta=0.4)
+
+    def call(self, inputs):
+        features, edges = inputs
+        return self.inner([features, features, edges])
+
+
+GRAPH_LAYERS = [pytest.param(lambda: GraphConvolution(4), id="gcn"),
+                pytest.param(lambda: GraphAttention(3, heads=2), id="gat"),
+                pytest.param(_WithInitial, id="gcnii")]
+
+
+@pytest.mark.parametrize("make", GRAPH_LAYERS)
 def test_a_batch_of_graphs_is_each_graph_alone(make):
     """Graphs in one batch do not exchange messages: node ids index their own graph."""
     (x1, e1), (x2, e2) = random_graph(seed=1), random_graph(seed=2, edges=14)
@@ -101,8 +132,7 @@ def test_a_batch_of_graphs_is_each_graph_alone(make):
                                rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("make", [lambda: GraphConvolution(4),
-                                  lambda: GraphAttention(3, heads=2)], ids=["gcn", "gat"])
+@pytest.mark.parametrize("make", GRAPH_LAYERS)
 def test_relabelling_nodes_permutes_the_outputs(make):
     x, edges = random_graph(nodes=12, edges=20)
     layer = make()
@@ -141,6 +171,12 @@ class KerasLayerHarness(testing.TestCase):
         self.run_layer_test(GraphAttention, {"units": 3, "heads": 2, "dropout": 0.5},
                             input_data=self._graph_inputs(), expected_output_shape=(2, 6, 6),
                             expected_num_trainable_weights=4)
+
+    def test_initial_residual_convolution(self):
+        x, edges = self._graph_inputs()
+        self.run_layer_test(InitialResidualConvolution, {"alpha": 0.1, "beta": 0.5},
+                            input_data=(x, x, edges), expected_output_shape=(2, 6, 4),
+                            expected_num_trainable_weights=1)
 
     def test_row_normalization(self):
         self.run_layer_test(RowNormalization, {}, input_shape=(2, 5, 4),

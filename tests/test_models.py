@@ -64,7 +64,7 @@ def test_keras_round_trip_in_fresh_process(name, tmp_path):
     (tmp_path / "x.pkl").write_bytes(pickle.dumps(x))  # an array, or a dict of named inputs
     proc = run_python(f"""
 import json, pickle, keras, zoo
-model = zoo.load({str(path)!r})
+model = keras.saving.load_model({str(path)!r}, safe_mode=True)  # Keras' own loader
 x = pickle.loads(open({str(tmp_path / 'x.pkl')!r}, "rb").read())
 print(json.dumps(model.predict(x, verbose=0).tolist()))
 """)

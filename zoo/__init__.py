@@ -11,7 +11,10 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from zoo import data, layers  # noqa: E402
+# every serializable class of the zoo registers on import, so that after `import zoo`
+# Keras' own `keras.saving.load_model(path, safe_mode=True)` loads any zoo model
+from zoo import data, layers, models  # noqa: E402
+from zoo.text import hashing, minilm  # noqa: E402, F401
 from zoo.artifacts import ArtifactError, load, read_card  # noqa: E402
 from zoo.registry import Task, build, get, list_models, register_model  # noqa: E402
 

@@ -101,14 +101,7 @@ def load(name_or_path, compile=True):
     """Load a saved model by registered name or by path, always with `safe_mode=True`."""
     import keras
 
-    import zoo.layers  # noqa: F401  (registers the custom layers for deserialisation)
-    import zoo.models  # noqa: F401  (and the custom losses and text layers)
-    import zoo.text.minilm  # noqa: F401  (and the MiniLM preprocessing and pooling layers)
-
-    try:
-        import keras_hub  # noqa: F401  (registers its layers, for models that embed MiniLM)
-    except ImportError:
-        pass
+    import zoo  # noqa: F401  (registers every zoo class for deserialisation)
 
     path = artifact_path(name_or_path)
     if not path.exists():

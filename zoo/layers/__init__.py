@@ -1,7 +1,8 @@
 """Reusable Keras layers, all serializable under the package name `zoo`."""
 from zoo.layers.attention import TokenAndPositionEmbedding, TransformerEncoderBlock
 from zoo.layers.gaussian_basis import GaussianBasis
-from zoo.layers.graph import GraphAttention, GraphConvolution, RowNormalization
+from zoo.layers.graph import (GraphAttention, GraphConvolution, InitialResidualConvolution,
+                              RowNormalization)
 from zoo.layers.normalization import BiasBoostedBatchNorm, make_norm
 from zoo.layers.residual import ResidualBlock
 from zoo.layers.tta import TestTimeAugmentation
@@ -10,4 +11,4 @@ from zoo.layers.whitening import PatchWhitening, adapt_whitening
 __all__ = ["GaussianBasis", "ResidualBlock", "TransformerEncoderBlock",
            "TokenAndPositionEmbedding", "make_norm", "BiasBoostedBatchNorm", "PatchWhitening",
            "adapt_whitening", "TestTimeAugmentation", "GraphConvolution", "GraphAttention",
-           "RowNormalization"]
+           "InitialResidualConvolution", "RowNormalization"]

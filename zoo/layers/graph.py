@@ -25,6 +25,16 @@ def _flat_graph(features, edges):
     return source, target, count
 
 
+def _propagate(rows, source, target, count):
+    """`D^-1/2 (A + I) D^-1/2 rows`: each node's rows summed over its neighbours and itself,
+    every message scaled by 1 / sqrt(degree(source) degree(target)) (degrees with the loop)."""
+    degree = ops.segment_sum(ops.ones_like(target, dtype=rows.dtype), target, count)
+    scale = ops.rsqrt(degree)
+    norm = ops.take(scale, source) * ops.take(scale, target)
+    messages = ops.take(rows, source, axis=0) * ops.expand_dims(norm, -1)
+    return ops.segment_sum(messages, target, count)
+
+
 def _unflatten(rows, features):
     shape = ops.shape(features)
     return ops.reshape(rows, (shape[0], shape[1], rows.shape[-1]))
@@ -68,10 +78,7 @@ class GraphConvolution(keras.layers.Layer):
         features, edges = inputs
         source, target, count = _flat_graph(features, edges)
         h = ops.reshape(ops.matmul(features, self.kernel), (-1, self.units))
-        degree = ops.segment_sum(ops.ones_like(target, dtype=h.dtype), target, count)
-        norm = ops.take(ops.rsqrt(degree), source) * ops.take(ops.rsqrt(degree), target)
-        messages = ops.take(h, source, axis=0) * ops.expand_dims(norm, -1)
-        out = _unflatten(ops.segment_sum(messages, target, count), features)
+        out = _unflatten(_propagate(h, source, target, count), features)
         if self.use_bias:
             out = out + self.bias
         return self.activation(out)
@@ -178,6 +185,55 @@ class GraphAttention(keras.layers.Layer):
                 "activation": keras.activations.serialize(self.activation),
                 "dropout": self.dropout, "negative_slope": self.negative_slope,
                 "use_bias": self.use_bias,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer)}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class InitialResidualConvolution(keras.layers.Layer):
+    """GCNII's layer (Chen et al. 2020, "Simple and Deep Graph Convolutional Networks"): graph
+    convolution with an initial residual and an identity mapping, which lets dozens of layers
+    be stacked without the node features collapsing to one value (over-smoothing):
+
+        support = (1 - alpha) D^-1/2 (A + I) D^-1/2 H + alpha H0
+        H' = (1 - beta) support + beta support W,   beta = log(lambda / layer + 1)
+
+    Takes `[features, initial, edges]`: this layer's input H, the first layer's output H0 (same
+    width) and the edge list. No bias and no activation (the model applies ReLU).
+
+    Args:
+        alpha: weight of the initial representation H0.
+        beta: weight of the learned map W against the identity.
+        kernel_initializer, kernel_regularizer: of the square weight matrix W.
+    """
+
+    def __init__(self, alpha=0.1, beta=0.5, kernel_initializer="glorot_uniform",
+                 kernel_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+
+    def build(self, input_shape):
+        width = input_shape[0][-1]
+        self.kernel = self.add_weight(shape=(width, width), name="kernel",
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+
+    def call(self, inputs):
+        features, initial, edges = inputs
+        source, target, count = _flat_graph(features, edges)
+        rows = ops.reshape(features, (-1, features.shape[-1]))
+        spread = _unflatten(_propagate(rows, source, target, count), features)
+        support = (1 - self.alpha) * spread + self.alpha * initial
+        return (1 - self.beta) * support + self.beta * ops.matmul(support, self.kernel)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha, "beta": self.beta,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
                 "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer)}
 

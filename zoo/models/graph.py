@@ -12,9 +12,12 @@ Weight decay: both reference codes add `coef * tf.nn.l2_loss(W) = coef * sum(W^2
 5e-4 is Keras' `L2(2.5e-4)`. GCN decays only its first layer (as in Kipf's code); GAT every
 weight of both layers.
 """
+import math
+
 import keras
 
-from zoo.layers import GraphAttention, GraphConvolution, RowNormalization
+from zoo.layers import (GraphAttention, GraphConvolution, InitialResidualConvolution,
+                        RowNormalization)
 from zoo.models.common import MaskedAccuracy
 from zoo.registry import register_model
 
@@ -116,3 +119,48 @@ def gat_citeseer(hidden=8, heads=8, dropout=0.6, l2=5e-4, learning_rate=0.005,
                  num_features=3703, num_classes=6):
     return gat("gat_citeseer", num_features, num_classes, hidden, heads, 1, dropout, l2,
                learning_rate)
+
+
+def gcnii(name, num_features, num_classes, depth=64, hidden=64, alpha=0.1, lam=0.5,
+          dropout=0.6, l2_conv=0.01, l2_dense=5e-4, learning_rate=0.01):
+    """GCNII (Chen et al. 2020): a dense map to `hidden` units, `depth` initial-residual graph
+    convolutions (`InitialResidualConvolution`, beta_l = log(lam / l + 1)) with ReLU and dropout
+    before each, and a dense map to the classes. Weight decay as in the reference code (its
+    PyTorch Adam `weight_decay` w adds w * W to the gradient, Keras' `L2(w / 2)`): `l2_conv` on
+    the convolutions, `l2_dense` on the two dense maps."""
+    inputs = graph_inputs(num_features)
+    dense_decay = keras.regularizers.L2(l2_dense / 2)
+    x = RowNormalization(name="row_normalize")(inputs["features"])
+    x = keras.layers.Dropout(dropout, name="dropout_input")(x)
+    initial = keras.layers.Dense(hidden, activation="relu", kernel_regularizer=dense_decay,
+                                 name="input_map")(x)
+    h = initial
+    for layer in range(1, depth + 1):
+        h = keras.layers.Dropout(dropout, name=f"dropout{layer}")(h)
+        h = InitialResidualConvolution(
+            alpha, math.log(lam / layer + 1), name=f"conv{layer}",
+            kernel_regularizer=keras.regularizers.L2(l2_conv / 2))([h, initial, inputs["edges"]])
+        h = keras.layers.Activation("relu", name="hidden" if layer == depth else None)(h)
+    h = keras.layers.Dropout(dropout, name="dropout_output")(h)
+    logits = keras.layers.Dense(num_classes, kernel_regularizer=dense_decay, name="logits")(h)
+    return compile_node_classifier(inputs, logits, name, learning_rate)
+
+
+def _gcnii_space(hp):
+    return {"depth": hp.Choice("depth", [16, 32, 64], default=64),
+            "alpha": hp.Float("alpha", 0.05, 0.3, step=0.05, default=0.1),
+            "lam": hp.Float("lam", 0.5, 1.5, step=0.5, default=0.5),
+            "dropout": hp.Float("dropout", 0.4, 0.7, step=0.1, default=0.6),
+            "learning_rate": hp.Float("learning_rate", 1e-3, 2e-2, sampling="log",
+                                      default=0.01)}
+
+
+@register_model(
+    "gcnii_cora", description="GCNII (Chen et al. 2020), 64 layers deep, on Cora: the zoo's "
+                              "best Cora model (later work than GCN and GAT; standard split)",
+    dataset="cora", kind="classification", metric="accuracy", bar={"accuracy": 0.84},
+    search_space=_gcnii_space, figures=GRAPH_FIGURES, input_kind="graph")
+def gcnii_cora(depth=64, hidden=64, alpha=0.1, lam=0.5, dropout=0.6, l2_conv=0.01,
+               l2_dense=5e-4, learning_rate=0.01, num_features=1433, num_classes=7):
+    return gcnii("gcnii_cora", num_features, num_classes, depth, hidden, alpha, lam, dropout,
+                 l2_conv, l2_dense, learning_rate)
