@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from keras.src import testing
 
 from conftest import run_python
 from zoo.layers import (BiasBoostedBatchNorm, GaussianBasis, PatchWhitening, ResidualBlock,
@@ -164,3 +165,56 @@ def test_token_embedding_propagates_mask_through_a_model():
     a = np.array([[3, 4, 0, 0, 0, 0]])
     manual = keras.ops.convert_to_numpy(model.layers[2](model.layers[1](a), mask=a != 0))[:, :2]
     np.testing.assert_allclose(model(a), manual.mean(axis=1), rtol=1e-5, atol=1e-5)
+
+
+class KerasLayerHarness(testing.TestCase):
+    """Keras' own `run_layer_test` on every public layer: build, symbolic and eager calls,
+    serialisation, a training step and a mixed-precision call (float16 compute, float32
+    weights) with the layer given its own dtype policy. The graph layers' cases are in
+    test_graph.py."""
+
+    def test_gaussian_basis(self):
+        self.run_layer_test(GaussianBasis, {"num_basis": 4}, input_shape=(3, 2),
+                            expected_output_shape=(3, 8), expected_num_trainable_weights=2)
+
+    def test_residual_block_post_activation(self):
+        self.run_layer_test(ResidualBlock, {"filters": 8, "strides": 2}, input_shape=(2, 8, 8, 4),
+                            expected_output_shape=(2, 4, 4, 8))
+
+    def test_residual_block_bottleneck_pre_activation_group_norm(self):
+        # 4 input channels: group norm must use groups dividing 4 (8 would not build)
+        self.run_layer_test(ResidualBlock, {"filters": 12, "kind": "bottleneck", "version": 2,
+                                            "norm": "group"},
+                            input_shape=(2, 6, 6, 4), expected_output_shape=(2, 6, 6, 12))
+
+    def test_transformer_encoder_block(self):
+        self.run_layer_test(TransformerEncoderBlock, {"num_heads": 2, "ff_dim": 16},
+                            input_shape=(2, 5, 8), expected_output_shape=(2, 5, 8))
+
+    def test_token_and_position_embedding(self):
+        self.run_layer_test(TokenAndPositionEmbedding,
+                            {"vocab_size": 20, "max_length": 6, "embed_dim": 8},
+                            input_data=np.array([[3, 4, 5, 0, 0, 0], [7, 8, 0, 0, 0, 0]]),
+                            expected_output_shape=(2, 6, 8), supports_masking=True,
+                            expected_mask_shape=(2, 6))
+
+    def test_bias_boosted_batchnorm(self):
+        self.run_layer_test(BiasBoostedBatchNorm, {}, input_shape=(4, 3, 3, 6),
+                            expected_output_shape=(4, 3, 3, 6), expected_num_trainable_weights=1,
+                            expected_num_non_trainable_weights=2)
+
+    def test_patch_whitening(self):
+        self.run_layer_test(PatchWhitening, {"kernel_size": 2}, input_shape=(2, 6, 6, 3),
+                            expected_output_shape=(2, 5, 5, 24))
+
+    def test_test_time_augmentation(self):
+        self.run_layer_test(TestTimeAugmentation, {"layer": keras.layers.Conv2D(4, 3)},
+                            input_shape=(2, 8, 8, 3), expected_output_shape=(2, 6, 6, 4))
+
+    def test_bag_of_embeddings(self):
+        from zoo.text.hashing import BagOfEmbeddings
+
+        self.run_layer_test(BagOfEmbeddings, {},
+                            input_shape={"embeddings_shape": (2, 4, 5), "ids_shape": (2, 4)},
+                            input_dtype={"embeddings_shape": "float32", "ids_shape": "int32"},
+                            expected_output_shape=(2, 5), run_training_check=False)

@@ -27,9 +27,11 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         self.max_length = int(max_length)
         self.embed_dim = int(embed_dim)
         self.token_embedding = keras.layers.Embedding(self.vocab_size, self.embed_dim,
-                                                      name="token_embedding")
+                                                      name="token_embedding",
+                                                      dtype=self.dtype_policy)
         self.position_embedding = keras.layers.Embedding(self.max_length, self.embed_dim,
-                                                         name="position_embedding")
+                                                         name="position_embedding",
+                                                         dtype=self.dtype_policy)
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -86,21 +88,25 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.activation = activation
         self.supports_masking = True
         self.attention = None  # its key_dim depends on the input width, known in build()
-        self.attention_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="attention_norm")
-        self.ffn_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="ffn_norm")
-        self.ffn_hidden = keras.layers.Dense(self.ff_dim, activation=activation, name="ffn_hidden")
+        policy = dict(dtype=self.dtype_policy)
+        self.attention_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="attention_norm",
+                                                              **policy)
+        self.ffn_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="ffn_norm", **policy)
+        self.ffn_hidden = keras.layers.Dense(self.ff_dim, activation=activation, name="ffn_hidden",
+                                             **policy)
         self.ffn_out = None
-        self.attention_dropout = keras.layers.Dropout(self.dropout)
-        self.ffn_dropout = keras.layers.Dropout(self.dropout)
+        self.attention_dropout = keras.layers.Dropout(self.dropout, **policy)
+        self.ffn_dropout = keras.layers.Dropout(self.dropout, **policy)
 
     def build(self, input_shape):
         width = int(input_shape[-1])
         if width % self.num_heads:
             raise ValueError(f"embed_dim {width} is not divisible by num_heads {self.num_heads}")
         self.attention = keras.layers.MultiHeadAttention(
-            self.num_heads, width // self.num_heads, dropout=self.dropout, name="attention")
+            self.num_heads, width // self.num_heads, dropout=self.dropout, name="attention",
+            dtype=self.dtype_policy)
         self.attention.build(input_shape, input_shape)
-        self.ffn_out = keras.layers.Dense(width, name="ffn_out")
+        self.ffn_out = keras.layers.Dense(width, name="ffn_out", dtype=self.dtype_policy)
         self.attention_norm.build(input_shape)
         self.ffn_norm.build(input_shape)
         self.ffn_hidden.build(input_shape)

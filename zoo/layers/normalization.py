@@ -1,17 +1,23 @@
 """Choosing a normalisation layer by name, so blocks can make it configurable."""
+import math
+
 import keras
 
 NORMS = ("batch", "layer", "group", None)
 
 
-def make_norm(norm, name=None, **kwargs):
-    """Return a normalisation layer for channels-last tensors, or an identity for `None`."""
+def make_norm(norm, name=None, channels=None, **kwargs):
+    """Return a normalisation layer for channels-last tensors, or an identity for `None`.
+
+    Group normalisation uses 8 groups, or the largest divisor of `channels` below 8 when 8 does
+    not divide them (GroupNormalization refuses a count that does not)."""
     if norm == "batch":
         return keras.layers.BatchNormalization(name=name, **kwargs)
     if norm == "layer":
         return keras.layers.LayerNormalization(name=name, **kwargs)
     if norm == "group":
-        return keras.layers.GroupNormalization(groups=8, name=name, **kwargs)
+        groups = math.gcd(8, int(channels)) if channels else 8
+        return keras.layers.GroupNormalization(groups=groups, name=name, **kwargs)
     if norm is None or norm == "none":
         return keras.layers.Identity(name=name)
     raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
@@ -33,7 +39,8 @@ class BiasBoostedBatchNorm(keras.layers.Layer):
         self.epsilon = float(epsilon)
         self.bias_lr_scale = float(bias_lr_scale)
         self.norm = keras.layers.BatchNormalization(momentum=momentum, epsilon=epsilon,
-                                                    center=False, scale=False, name="norm")
+                                                    center=False, scale=False, name="norm",
+                                                    dtype=self.dtype_policy)
 
     def build(self, input_shape):
         self.norm.build(input_shape)

@@ -47,8 +47,14 @@ class ResidualBlock(keras.layers.Layer):
         specs = ([(inner, 1, 1), (inner, 3, self.strides), (self.filters, 1, 1)]
                  if kind == "bottleneck" else [(inner, 3, self.strides), (self.filters, 3, 1)])
         self.convs = [self._conv(f, k, s, f"conv{i}") for i, (f, k, s) in enumerate(specs)]
-        self.norms = [make_norm(norm, f"norm{i}") for i in range(len(specs))]
-        self.acts = [keras.layers.Activation(activation, name=f"act{i}") for i in range(len(specs))]
+        # v1 normalises each convolution's output; v2 each convolution's input, the first of
+        # which is the block's input (its width known in build(), where that norm is made)
+        widths = [f for f, _, _ in specs] if self.version == 1 else [None] + [
+            f for f, _, _ in specs[:-1]]
+        self.norms = [make_norm(norm, f"norm{i}", w, dtype=self.dtype_policy)
+                      for i, w in enumerate(widths)]
+        self.acts = [keras.layers.Activation(activation, name=f"act{i}", dtype=self.dtype_policy)
+                     for i in range(len(specs))]
         self.shortcut_conv = None
         self.shortcut_norm = None
 
@@ -56,15 +62,19 @@ class ResidualBlock(keras.layers.Layer):
         reg = keras.regularizers.L2(self.weight_decay) if self.weight_decay else None
         return keras.layers.Conv2D(filters, size, strides=strides, padding="same", use_bias=False,
                                    kernel_initializer="he_normal", kernel_regularizer=reg,
-                                   name=name)
+                                   name=name, dtype=self.dtype_policy)
 
     def build(self, input_shape):
         channels = int(input_shape[-1])
+        if self.version == 2 and self.norm == "group":  # its groups must divide the input
+            del self.norms[0]
+            self.norms.insert(0, make_norm("group", "norm0", channels, dtype=self.dtype_policy))
         if self.strides != 1 or channels != self.filters:
             self.shortcut_conv = self._conv(self.filters, 1, self.strides, "shortcut_conv")
             self.shortcut_conv.build(input_shape)
             if self.version == 1:
-                self.shortcut_norm = make_norm(self.norm, "shortcut_norm")
+                self.shortcut_norm = make_norm(self.norm, "shortcut_norm", self.filters,
+                                               dtype=self.dtype_policy)
                 self.shortcut_norm.build(self.shortcut_conv.compute_output_shape(input_shape))
         shape = input_shape
         for i, conv in enumerate(self.convs):

@@ -50,10 +50,11 @@ class TestTimeAugmentation(keras.layers.Wrapper):
     def call(self, inputs, training=None):
         weights = VIEWS[self.views]
         if training or len(weights) == 1:
-            return self.layer(inputs, training=training)
+            # the wrapped layer has its own policy: outputs follow this layer's
+            return ops.cast(self.layer(inputs, training=training), self.compute_dtype)
         batch = ops.shape(inputs)[0]
         stacked = ops.concatenate([view(inputs, name) for name in weights], axis=0)
-        outputs = self.layer(stacked, training=False)
+        outputs = ops.cast(self.layer(stacked, training=False), self.compute_dtype)
         outputs = ops.reshape(outputs, (len(weights), batch, *outputs.shape[1:]))
         w = ops.cast(ops.convert_to_tensor(list(weights.values())), outputs.dtype)
         return ops.tensordot(w, outputs, axes=1)

@@ -52,6 +52,9 @@ class BagOfEmbeddings(keras.layers.Layer):
     linear model on an L2-normalised bag of words reads its input (a mean would shrink long
     texts' evidence; a plain sum would let length decide)."""
 
+    def build(self, embeddings_shape, ids_shape=None):
+        pass  # nothing to learn; two arguments, as call takes two inputs
+
     def call(self, embeddings, ids):
         real = keras.ops.expand_dims(keras.ops.cast(ids > 0, embeddings.dtype), -1)
         count = keras.ops.maximum(keras.ops.sum(real, axis=1), 1.0)
