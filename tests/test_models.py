@@ -2,6 +2,7 @@
 survives the `.keras` round trip with equal outputs, and needs no Lambda layer."""
 import json
 import pickle
+import re
 
 import keras
 import numpy as np
@@ -118,3 +119,52 @@ def test_register_model_refuses_builders_without_defaults():
         def bad(width):
             return None
     assert "bad_builder_for_test" not in zoo.list_models()
+
+
+IMAGE_MODELS = [name for name in zoo.list_models() if zoo.get(name).input_kind == "image"]
+
+
+@pytest.mark.parametrize("name", IMAGE_MODELS)
+def test_image_builder_takes_another_shape_and_class_count(name):
+    """Smaller images with other channels and 3 classes: the model builds, takes a training
+    step, and its output has 3 classes."""
+    height, width, channels = zoo.get(name).defaults["input_shape"]
+    shape = (height - 10, width - 10, 1 if channels == 3 else 3)
+    keras.utils.set_random_seed(0)
+    model = zoo.build(name, input_shape=shape, num_classes=3)
+    assert tuple(model.inputs[0].shape[1:]) == shape and model.outputs[0].shape[-1] == 3
+    x, y = sample_batch(model, "classification", n=8)
+    logs = model.train_on_batch(x, y, return_dict=True)
+    assert np.isfinite(logs["loss"])
+
+
+@pytest.mark.parametrize("name", IMAGE_MODELS)
+def test_tiny_images_either_work_or_are_refused_with_the_smallest_size(name):
+    try:
+        model = zoo.build(name, input_shape=(3, 3, 1))
+    except ValueError as error:
+        assert re.search(r"takes images .* of at least \d+x\d+ pixels", str(error)), error
+    else:
+        assert model.predict(np.zeros((2, 3, 3, 1), "uint8"), verbose=0).shape[0] == 2
+
+
+def test_mnist_tiny_says_when_its_grid_does_not_fit_the_crop():
+    with pytest.raises(ValueError, match="grid 5 must divide"):
+        zoo.build("mnist_tiny", input_shape=(20, 20, 1))
+
+
+def test_mnist_cnn_learns_scikit_learns_8x8_digits():
+    """The issue's library check: another dataset's shape through the zoo's builder (a seeded
+    80/20 split of the 1,797 digits; >= 97% on the held-out fifth)."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = np.round(digits.images * (255 / 16)).astype("uint8")[..., None]
+    y = digits.target.astype("int32")
+    order = np.random.default_rng(0).permutation(len(y))
+    train, test = order[: int(0.8 * len(y))], order[int(0.8 * len(y)):]
+    keras.utils.set_random_seed(0)
+    model = zoo.build("mnist_cnn", input_shape=(8, 8, 1), num_classes=10)
+    model.fit(x[train], y[train], batch_size=32, epochs=20, verbose=0)
+    accuracy = model.evaluate(x[test], y[test], verbose=0, return_dict=True)["accuracy"]
+    assert accuracy >= 0.97, accuracy

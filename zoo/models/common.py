@@ -113,3 +113,20 @@ class MaskedAccuracy(keras.metrics.Metric):
 
     def result(self):
         return self.correct / keras.ops.maximum(self.count, 1.0)
+
+
+def image_shape(name, input_shape, smallest):
+    """`input_shape` as `(height, width, channels)` ints, or a ValueError naming the smallest
+    images `name` takes (its poolings and crops need at least `smallest` pixels a side)."""
+    shape = tuple(int(d) for d in input_shape) if input_shape is not None else ()
+    if len(shape) != 3 or min(shape[:2]) < smallest or shape[2] < 1:
+        raise ValueError(f"{name} takes images (height, width, channels) of at least "
+                         f"{smallest}x{smallest} pixels, got input_shape={input_shape!r}")
+    return shape
+
+
+def class_count(name, num_classes):
+    """`num_classes` as an int >= 2, else a ValueError."""
+    if int(num_classes) != num_classes or num_classes < 2:
+        raise ValueError(f"{name} needs num_classes >= 2, got {num_classes!r}")
+    return int(num_classes)

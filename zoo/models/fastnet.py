@@ -17,8 +17,9 @@ import keras
 import numpy as np
 
 from zoo.layers import BiasBoostedBatchNorm, PatchWhitening
-from zoo.models.common import classifier_with_tta, compile_for
-from zoo.models.resnet import CIFAR10_STATS, CIFAR100_STATS, CIFAR_SHAPE, IMAGE_FIGURES
+from zoo.models.common import class_count, classifier_with_tta, compile_for, image_shape
+from zoo.models.resnet import (CIFAR10_STATS, CIFAR100_STATS, CIFAR_SHAPE, IMAGE_FIGURES,
+                               standardise)
 from zoo.registry import register_model
 
 
@@ -67,23 +68,23 @@ def conv_group(x, filters, momentum, bias_lr_scale, reg, name, residual=False):
 
 def fastnet(classes=10, widths=(64, 256, 256), stats=CIFAR10_STATS, tta="mirror_translate",
             batchnorm_momentum=0.4, bias_lr_scale=64.0, weight_decay=1.33e-3,
-            output_scale=1 / 9, residual=(False, False, False), name="fastnet"):
+            output_scale=1 / 9, residual=(False, False, False), name="fastnet",
+            input_shape=CIFAR_SHAPE):
     """An uncompiled airbench-style network: pixels -> TTA(network logits) -> softmax.
 
     `weight_decay` is the L2 gradient coefficient (grad += weight_decay * w) on every kernel;
     `residual[i]` makes group i a residual group.
     """
     reg = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
-    pixels = keras.Input(CIFAR_SHAPE, name="pixels")
-    mean, std = stats
-    x = keras.layers.Normalization(mean=mean, variance=[s * s for s in std],
-                                   name="standardise")(pixels)
-    x = PatchWhitening(2, 5e-4, name="whiten")(x)
+    # a 2x2 valid whitening (one pixel less) and three 2x poolings: 9 pixels leave 1
+    pixels = keras.Input(image_shape(name, input_shape, 9), name="pixels")
+    x = PatchWhitening(2, 5e-4, name="whiten")(standardise(pixels, stats))
     x = keras.layers.Activation("gelu", name="whiten_gelu")(x)
     for i, (width, res) in enumerate(zip(widths, residual)):
         x = conv_group(x, width, batchnorm_momentum, bias_lr_scale, reg, f"group{i + 1}", res)
     x = keras.layers.GlobalMaxPooling2D(name="pool")(x)
-    x = keras.layers.Dense(classes, use_bias=False, kernel_regularizer=reg, name="logits")(x)
+    x = keras.layers.Dense(class_count(name, classes), use_bias=False, kernel_regularizer=reg,
+                           name="logits")(x)
     x = keras.layers.Rescaling(output_scale, name="scale")(x)
     return classifier_with_tta(keras.Model(pixels, x, name="network"), tta, name)
 
@@ -104,12 +105,14 @@ def _space(default_rate):
     goal={"accuracy": 0.95}, search_space=_space(1.5), figures=IMAGE_FIGURES,
     input_kind="image")
 def cifar10_fastnet(learning_rate=1.5, momentum=0.85, label_smoothing=0.2,
-                    weight_decay=1.33e-3, tta="mirror_translate"):
+                    weight_decay=1.33e-3, tta="mirror_translate", input_shape=CIFAR_SHAPE,
+                    num_classes=10):
     """airbench94's network and optimiser (2.0 M parameters), rates per mean-reduced loss:
     its 11.5 per 1024 examples of summed loss is 1.5 here at any batch size."""
-    model = fastnet(10, tta=tta, weight_decay=weight_decay, name="cifar10_fastnet")
-    return compile_for(model, "classification", _nesterov(learning_rate, momentum), top5=True,
-                       label_smoothing=label_smoothing)
+    model = fastnet(num_classes, tta=tta, weight_decay=weight_decay, name="cifar10_fastnet",
+                    input_shape=input_shape)
+    return compile_for(model, "classification", _nesterov(learning_rate, momentum),
+                       top5=num_classes > 5, label_smoothing=label_smoothing)
 
 
 @register_model(
@@ -118,15 +121,17 @@ def cifar10_fastnet(learning_rate=1.5, momentum=0.85, label_smoothing=0.2,
     bar={"top5_accuracy": 0.90}, goal={"top5_accuracy": 0.93, "accuracy": 0.72},
     search_space=_space(0.75), figures=("training_curves",), input_kind="image")
 def cifar100_resnet(learning_rate=0.75, momentum=0.85, label_smoothing=0.2,
-                    weight_decay=1.33e-3, tta="mirror_translate"):
+                    weight_decay=1.33e-3, tta="mirror_translate", input_shape=CIFAR_SHAPE,
+                    num_classes=100):
     """fastnet with residual blocks (two convs each) after the pooled convs of groups 1 and 3,
     as in Page's ResNet-9 (2.6 M parameters); top-1 and top-5 accuracy. Half fastnet's
     learning rate: at 1.5 the residual sums made the first steps of a 16-step probe on real
     CIFAR-100 batches climb instead of fall (0.5-0.75 descended steadily)."""
-    model = fastnet(100, stats=CIFAR100_STATS, tta=tta, weight_decay=weight_decay,
-                    residual=(True, False, True), name="cifar100_resnet")
-    return compile_for(model, "classification", _nesterov(learning_rate, momentum), top5=True,
-                       label_smoothing=label_smoothing)
+    model = fastnet(num_classes, stats=CIFAR100_STATS, tta=tta, weight_decay=weight_decay,
+                    residual=(True, False, True), name="cifar100_resnet",
+                    input_shape=input_shape)
+    return compile_for(model, "classification", _nesterov(learning_rate, momentum),
+                       top5=num_classes > 5, label_smoothing=label_smoothing)
 
 
 def _nesterov(learning_rate, momentum):

@@ -1,18 +1,19 @@
 """MNIST: a one-layer softmax, a regularised CNN, and the tiniest network that reaches 80%.
 
-Every model takes raw pixels (uint8 0-255, shape (28, 28, 1)) and scales them inside.
+Every model takes raw pixels (uint8 0-255, shape (28, 28, 1) by default: `input_shape` and
+`num_classes` fit them to other images, e.g. scikit-learn's 8x8 digits) and scales them inside.
 """
 import keras
 
-from zoo.models.common import compile_for, make_optimizer
+from zoo.models.common import class_count, compile_for, image_shape, make_optimizer
 from zoo.registry import register_model
 
 MNIST_SHAPE = (28, 28, 1)
 MNIST_FIGURES = ("training_curves", "confusion_matrix", "misclassified")
 
 
-def _pixels(name):
-    inputs = keras.Input(MNIST_SHAPE, name="pixels")
+def _pixels(input_shape):
+    inputs = keras.Input(input_shape, name="pixels")
     return inputs, keras.layers.Rescaling(1 / 255.0, name="scale")(inputs)
 
 
@@ -25,11 +26,12 @@ def _softmax_space(hp):
     description="MNIST with one dense softmax layer (IE 534 homework 1)",
     dataset="mnist", kind="classification", metric="accuracy", bar={"accuracy": 0.92},
     search_space=_softmax_space, figures=MNIST_FIGURES, input_kind="image")
-def mnist_softmax(learning_rate=3e-3, l2=1e-6):
+def mnist_softmax(learning_rate=3e-3, l2=1e-6, input_shape=MNIST_SHAPE, num_classes=10):
     """Multinomial logistic regression on the 784 scaled pixels (7,850 parameters)."""
-    inputs, x = _pixels("mnist_softmax")
+    inputs, x = _pixels(image_shape("mnist_softmax", input_shape, 1))
     x = keras.layers.Flatten()(x)
-    outputs = keras.layers.Dense(10, activation="softmax", name="softmax",
+    outputs = keras.layers.Dense(class_count("mnist_softmax", num_classes), activation="softmax",
+                                 name="softmax",
                                  kernel_regularizer=keras.regularizers.L2(l2))(x)
     model = keras.Model(inputs, outputs, name="mnist_softmax")
     return compile_for(model, "classification", make_optimizer("adam", learning_rate))
@@ -52,11 +54,12 @@ def _cnn_space(hp):
     bar={"accuracy": 0.995}, goal={"accuracy": 0.996}, search_space=_cnn_space,
     figures=MNIST_FIGURES, input_kind="image")
 def mnist_cnn(width=32, dense_units=128, dropout=0.3, l2=5e-5, optimizer="adam",
-              learning_rate=2e-3):
+              learning_rate=2e-3, input_shape=MNIST_SHAPE, num_classes=10):
     """Two stages of two 3x3 convolutions (width, 2 x width) with batch norm and max pooling,
-    then a dense layer; dropout before each dense layer and L2 on every kernel."""
+    then a dense layer; dropout before each dense layer and L2 on every kernel. Images of at
+    least 4x4 pixels (the two poolings halve each side twice)."""
     reg = keras.regularizers.L2(l2)
-    inputs, x = _pixels("mnist_cnn")
+    inputs, x = _pixels(image_shape("mnist_cnn", input_shape, 4))
     for stage, filters in enumerate((width, 2 * width)):
         for i in range(2):
             x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False,
@@ -69,8 +72,8 @@ def mnist_cnn(width=32, dense_units=128, dropout=0.3, l2=5e-5, optimizer="adam",
     x = keras.layers.Dense(dense_units, activation="relu", kernel_regularizer=reg,
                            name="dense")(x)
     x = keras.layers.Dropout(dropout)(x)
-    outputs = keras.layers.Dense(10, activation="softmax", kernel_regularizer=reg,
-                                 name="softmax")(x)
+    outputs = keras.layers.Dense(class_count("mnist_cnn", num_classes), activation="softmax",
+                                 kernel_regularizer=reg, name="softmax")(x)
     model = keras.Model(inputs, outputs, name="mnist_cnn")
     return compile_for(model, "classification", make_optimizer(optimizer, learning_rate))
 
@@ -86,7 +89,8 @@ def _tiny_space(hp):
     dataset="mnist", kind="classification", metric="accuracy",
     bar={"accuracy": 0.80, "params_max": 200}, goal={"params_max": 100},
     search_space=_tiny_space, figures=MNIST_FIGURES, input_kind="image")
-def mnist_tiny(grid=5, hidden=5, crop=4, learning_rate=2e-2):
+def mnist_tiny(grid=5, hidden=5, crop=4, learning_rate=2e-2, input_shape=MNIST_SHAPE,
+               num_classes=10):
     """Parameter-free preprocessing, then a two-layer network with a narrow bottleneck.
 
     The `crop`-pixel border (empty in MNIST, whose digits sit in a centred 20x20 box) is cut and
@@ -98,14 +102,18 @@ def mnist_tiny(grid=5, hidden=5, crop=4, learning_rate=2e-2):
     reached 69%, grid 4 / hidden 5 (145) 79.5%, grid 4 / hidden 6 (172) 81.8%, grid 5 /
     hidden 5 (190) 83.5%.
     """
-    inputs, x = _pixels("mnist_tiny")
+    shape = image_shape("mnist_tiny", input_shape, 2 * crop + grid)
+    inputs, x = _pixels(shape)
     x = keras.layers.Cropping2D(crop, name="crop")(x)
-    size = MNIST_SHAPE[0] - 2 * crop
-    if size % grid:
-        raise ValueError(f"grid {grid} must divide the cropped size {size}")
-    x = keras.layers.AveragePooling2D(size // grid, name="pool")(x)
+    height, width = shape[0] - 2 * crop, shape[1] - 2 * crop
+    if height % grid or width % grid:
+        raise ValueError(f"mnist_tiny: grid {grid} must divide the cropped image, "
+                         f"{height}x{width} after a {crop}-pixel crop of {shape[0]}x{shape[1]}; "
+                         f"choose grid and crop to fit (the default crop 4 and grid 5 fit 28x28)")
+    x = keras.layers.AveragePooling2D((height // grid, width // grid), name="pool")(x)
     x = keras.layers.Flatten()(x)
     x = keras.layers.Dense(hidden, activation="tanh", name="bottleneck")(x)
-    outputs = keras.layers.Dense(10, activation="softmax", name="softmax")(x)
+    outputs = keras.layers.Dense(class_count("mnist_tiny", num_classes), activation="softmax",
+                                 name="softmax")(x)
     model = keras.Model(inputs, outputs, name="mnist_tiny")
     return compile_for(model, "classification", make_optimizer("adam", learning_rate))

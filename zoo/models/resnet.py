@@ -9,7 +9,8 @@ import keras
 
 from zoo.layers import ResidualBlock
 from zoo.layers.normalization import make_norm
-from zoo.models.common import classifier_with_tta, compile_for, make_optimizer
+from zoo.models.common import (class_count, classifier_with_tta, compile_for, image_shape,
+                               make_optimizer)
 from zoo.registry import register_model
 
 CIFAR_SHAPE = (32, 32, 3)
@@ -19,18 +20,27 @@ CIFAR100_STATS = ((129.304, 124.070, 112.434), (68.170, 65.392, 70.418))
 IMAGE_FIGURES = ("training_curves", "confusion_matrix", "misclassified")
 
 
+def standardise(pixels, stats):
+    """Pixels 0-255 standardised with per-channel `(mean, std)`; images with another number of
+    channels than the statistics have are scaled to 0-1 instead."""
+    mean, std = stats
+    if pixels.shape[-1] != len(mean):
+        return keras.layers.Rescaling(1 / 255.0, name="scale_pixels")(pixels)
+    return keras.layers.Normalization(mean=mean, variance=[s * s for s in std],
+                                      name="standardise")(pixels)
+
+
 def resnet(depth=20, version=1, width=1, classes=10, stats=CIFAR10_STATS, weight_decay=1e-4,
-           tta=None, name="resnet"):
+           tta=None, name="resnet", input_shape=CIFAR_SHAPE):
     """An uncompiled CIFAR ResNet of `depth` = 6n + 2 layers; `tta` (see
     zoo.layers.TestTimeAugmentation) averages its logits over flipped / shifted views."""
     if (depth - 2) % 6:
         raise ValueError(f"depth must be 6n + 2 (20, 32, 44, 56, 110), got {depth}")
     blocks = (depth - 2) // 6
     reg = keras.regularizers.L2(weight_decay) if weight_decay else None
-    inputs = keras.Input(CIFAR_SHAPE, name="pixels")
-    mean, std = stats
-    x = keras.layers.Normalization(mean=mean, variance=[s * s for s in std], name="standardise")(
-        inputs)
+    # two stride-2 stages: 4 pixels a side leave 1 at the end
+    inputs = keras.Input(image_shape(name, input_shape, 4), name="pixels")
+    x = standardise(inputs, stats)
     x = keras.layers.Conv2D(16 * width, 3, padding="same", use_bias=False,
                             kernel_initializer="he_normal", kernel_regularizer=reg,
                             name="stem")(x)
@@ -43,7 +53,8 @@ def resnet(depth=20, version=1, width=1, classes=10, stats=CIFAR10_STATS, weight
     if version == 2:
         x = keras.layers.Activation("relu")(make_norm("batch", "final_norm")(x))
     x = keras.layers.GlobalAveragePooling2D()(x)
-    logits = keras.layers.Dense(classes, kernel_regularizer=reg, name="logits")(x)
+    logits = keras.layers.Dense(class_count(name, classes), kernel_regularizer=reg,
+                                name="logits")(x)
     return classifier_with_tta(keras.Model(inputs, logits, name="network"), tta, name)
 
 
@@ -58,11 +69,11 @@ def _resnet_space(hp):
     dataset="cifar10", kind="classification", metric="accuracy", bar={"accuracy": 0.9125},
     search_space=_resnet_space, figures=IMAGE_FIGURES, input_kind="image")
 def cifar10_resnet20(depth=20, version=1, width=1, learning_rate=0.1, weight_decay=1e-4,
-                     tta="mirror_translate"):
+                     tta="mirror_translate", input_shape=CIFAR_SHAPE, num_classes=10):
     """ResNet-20 v1 (0.27 M parameters), SGD with Nesterov momentum 0.9 and L2 1e-4 at the
     paper's rate 0.1 for batch 128 (the recipe's peak of a one-cycle schedule); evaluated with
     test-time augmentation."""
-    model = resnet(depth, version, width, 10, CIFAR10_STATS, weight_decay, tta,
-                   "cifar10_resnet20")
+    model = resnet(depth, version, width, num_classes, CIFAR10_STATS, weight_decay, tta,
+                   "cifar10_resnet20", input_shape)
     return compile_for(model, "classification", make_optimizer("nesterov", learning_rate),
-                       top5=True)
+                       top5=num_classes > 5)
