@@ -168,3 +168,22 @@ def test_mnist_cnn_learns_scikit_learns_8x8_digits():
     model.fit(x[train], y[train], batch_size=32, epochs=20, verbose=0)
     accuracy = model.evaluate(x[test], y[test], verbose=0, return_dict=True)["accuracy"]
     assert accuracy >= 0.97, accuracy
+
+
+TEXT_MODELS = [param for param in MODELS if zoo.get(param.values[0]).input_kind == "text"]
+
+
+@pytest.mark.parametrize("name", TEXT_MODELS)
+def test_text_builder_takes_another_class_count(name):
+    model = zoo.build(name, num_classes=7)
+    assert model.outputs[0].shape[-1] == 7
+    x, y = sample_batch(model, "classification", n=8)
+    assert np.isfinite(model.train_on_batch(x, y, return_dict=True)["loss"])
+
+
+@pytest.mark.parametrize("name", ["sine_basis", "spirals_mlp"])
+def test_dense_builder_takes_another_input_dim(name):
+    model = zoo.build(name, input_dim=5)
+    assert model.inputs[0].shape[-1] == 5
+    x, y = sample_batch(model, zoo.get(name).kind, n=8)
+    assert np.isfinite(model.train_on_batch(x, y, return_dict=True)["loss"])

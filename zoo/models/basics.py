@@ -20,14 +20,14 @@ def _sine_space(hp):
     dataset="noisy_sine", kind="regression", metric="mse",
     bar={"mse": 0.005}, goal={"mse": 0.003}, search_space=_sine_space,
     figures=("sine_fit", "sine_bases", "training_curves"))
-def sine_basis(num_basis=6, family="gaussian", learning_rate=0.05, momentum=0.0):
+def sine_basis(num_basis=6, family="gaussian", learning_rate=0.05, momentum=0.0, input_dim=1):
     """Linear model on `num_basis` learnable bases: `y_hat = w . phi(x) + b`.
 
     Input: x of shape (batch, 1). Output: y_hat of shape (batch, 1). Loss: mean squared error
     (the assignment's J = 1/2 (y - y_hat)^2 up to the constant 1/2, which only rescales the
     learning rate). Optimiser: plain SGD (momentum 0 by default), as the assignment demands.
     """
-    inputs = keras.Input((1,), name="x")
+    inputs = keras.Input((int(input_dim),), name="x")  # several inputs: bases per feature
     phi = GaussianBasis(num_basis, input_range=(0.0, 1.0), family=family, name="basis")(inputs)
     outputs = keras.layers.Dense(1, name="weights")(phi)
     model = keras.Model(inputs, outputs, name="sine_basis")
@@ -52,7 +52,7 @@ def _spirals_space(hp):
     bar={"train_accuracy": 1.0, "accuracy": 0.99}, search_space=_spirals_space,
     figures=("spirals_boundary", "training_curves"))
 def spirals_mlp(depth=4, width=64, activation="relu", l2=1e-5, learning_rate=1e-2,
-                optimizer="adam"):
+                optimizer="adam", input_dim=2):
     """MLP from (x1, x2) to p(t=1 | x): `depth` hidden layers of `width` units, each kernel with
     an L2 penalty of factor `l2` (added to the loss through `model.losses`).
 
@@ -61,7 +61,7 @@ def spirals_mlp(depth=4, width=64, activation="relu", l2=1e-5, learning_rate=1e-
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
     reg = keras.regularizers.L2(l2)
-    inputs = keras.Input((2,), name="xy")
+    inputs = keras.Input((int(input_dim),), name="xy")
     h = inputs
     for i in range(depth):
         h = keras.layers.Dense(width, activation=activation, kernel_regularizer=reg,

