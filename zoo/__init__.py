@@ -8,7 +8,8 @@
 """
 import os
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# the backend is the user's (KERAS_BACKEND, else ~/.keras/keras.json, else Keras' default,
+# TensorFlow); only TensorFlow's C++ start-up chatter is turned down unless asked for
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # every serializable class of the zoo registers on import, so that after `import zoo`
