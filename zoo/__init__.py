@@ -12,6 +12,10 @@ import os
 # TensorFlow); only TensorFlow's C++ start-up chatter is turned down unless asked for
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from zoo.quiet import import_backend_quietly  # noqa: E402
+
+import_backend_quietly()
+
 # every serializable class of the zoo registers on import, so that after `import zoo`
 # Keras' own `keras.saving.load_model(path, safe_mode=True)` loads any zoo model
 from zoo import data, layers, models  # noqa: E402
