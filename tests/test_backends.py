@@ -92,3 +92,40 @@ def test_import_zoo_keeps_the_backend_of_keras_json(tmp_path):
                           env=env, cwd=REPO, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split()[-1] == "jax"
+
+
+WITHOUT_TENSORFLOW = r"""
+import importlib.abc, sys
+
+
+class NoTensorFlow(importlib.abc.MetaPathFinder):
+    # as if TensorFlow were not installed: importing it (or any part of it) fails
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "tensorflow_text", "tensorflow_datasets"):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+
+
+sys.meta_path.insert(0, NoTensorFlow())
+import numpy as np, keras, zoo
+from zoo.layers import GraphConvolution, ResidualBlock
+assert keras.backend.backend() == "jax"
+model = zoo.build("mnist_cnn", input_shape=(8, 8, 1))
+x = np.random.default_rng(0).integers(0, 255, (16, 8, 8, 1)).astype("float32")
+model.fit(x, np.arange(16) % 10, epochs=1, verbose=0)
+try:
+    zoo.build("agnews_bow")
+except RuntimeError as error:
+    print("text:", error)
+print("tensorflow imported:", any(name.split(".")[0] == "tensorflow" for name in sys.modules))
+"""
+
+
+def test_zoo_imports_builds_and_fits_without_tensorflow():
+    """Under JAX with TensorFlow unimportable: `import zoo`, the layers and an image model
+    work; a text model says it needs the TensorFlow backend."""
+    pytest.importorskip("jax")
+    proc = run_python(WITHOUT_TENSORFLOW, env={"KERAS_BACKEND": "jax"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "run on the TensorFlow backend only" in proc.stdout
+    assert "tensorflow imported: False" in proc.stdout

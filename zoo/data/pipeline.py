@@ -1,11 +1,15 @@
-"""tf.data input pipelines: cache, seeded shuffle, augmentation hook, batch, prefetch."""
+"""tf.data input pipelines: cache, seeded shuffle, augmentation hook, batch, prefetch.
+
+TensorFlow is imported by the functions that use it, so the rest of the zoo imports without it
+(Keras' other backends read these pipelines when TensorFlow is installed)."""
 import numpy as np
-import tensorflow as tf
 
 
 def from_arrays(x, y):
     """A `tf.data.Dataset` of `(x, y)` pairs; object arrays of strings become tf.string. `x`
     may be a dict of arrays (a model with several named inputs)."""
+    import tensorflow as tf
+
     return tf.data.Dataset.from_tensor_slices((_tensors(x), y))
 
 
@@ -13,6 +17,8 @@ def _tensors(x):
     if isinstance(x, dict):
         return {key: _tensors(value) for key, value in x.items()}
     if isinstance(x, np.ndarray) and x.dtype == object or isinstance(x, (list, tuple)):
+        import tensorflow as tf
+
         return tf.constant([str(t) for t in x], dtype=tf.string)
     return x
 
@@ -33,6 +39,8 @@ def pipeline(x, y, batch_size, shuffle=False, seed=0, augment=None, cache=True,
             back, epoch e in an order fixed by `(seed, e)` alone, so a run resumed at epoch e
             sees exactly the batches an uninterrupted run would (pass `steps_per_epoch` to fit).
     """
+    import tensorflow as tf
+
     if shuffle and epochs is not None:
         return _epoch_indexed(x, y, batch_size, seed, augment, drop_remainder, epochs,
                               first_epoch)
@@ -48,6 +56,8 @@ def pipeline(x, y, batch_size, shuffle=False, seed=0, augment=None, cache=True,
 
 
 def _epoch_indexed(x, y, batch_size, seed, augment, drop_remainder, epochs, first_epoch):
+    import tensorflow as tf
+
     x_all, y_all = next(iter(from_arrays(x, y).batch(len(y))))
     n = len(y)
 
@@ -66,6 +76,8 @@ def _epoch_indexed(x, y, batch_size, seed, augment, drop_remainder, epochs, firs
 
 def load(name, split="train", data_dir=None):
     """`tf.data.Dataset` of `(image uint8, label int32)` for mnist / cifar10 / cifar100."""
+    import tensorflow as tf
+
     from zoo.data.images import load_arrays
 
     x, y, _ = load_arrays(name, split, data_dir)

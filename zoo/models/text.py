@@ -17,7 +17,17 @@ COMMON = dict(dataset="ag_news", kind="classification", metric="accuracy",
               figures=("training_curves",), input_kind="text")
 
 
+def require_tensorflow_backend():
+    """Text models tokenise with TensorFlow string ops: built only on the TensorFlow backend,
+    with a clear error elsewhere."""
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError(
+            f"the AG News models tokenise with TensorFlow string ops and run on the TensorFlow "
+            f"backend only (this is {keras.backend.backend()!r}); set KERAS_BACKEND=tensorflow")
+
+
 def _text_input():
+    require_tensorflow_backend()
     return keras.Input(shape=(), dtype="string", name="text")
 
 
@@ -122,6 +132,7 @@ def agnews_minilm(mode="frozen", hidden=1024, dropout=0.5, learning_rate=5e-4,
     and input standardisation were compared on the same five folds (README, AG News)."""
     from zoo.text.minilm import EMBED_DIM, feature_dim, sentence_encoder
 
+    require_tensorflow_backend()
     if mode not in ("frozen", "finetune"):
         raise ValueError(f"mode must be 'frozen' or 'finetune', got {mode!r}")
     texts, features = sentence_encoder(encoder, trainable=mode == "finetune", pooling=pooling)

@@ -1,6 +1,5 @@
 """Text to integer ids with no vocabulary to fit: words (and word n-grams) hashed to buckets."""
 import keras
-import tensorflow as tf
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -25,6 +24,8 @@ class HashedWordIds(keras.layers.Layer):
         self.ngrams = int(ngrams)
 
     def call(self, texts):
+        import tensorflow as tf  # string ops: the text models need the TensorFlow backend
+
         texts = tf.strings.lower(tf.reshape(tf.convert_to_tensor(texts), [-1]))
         texts = tf.strings.regex_replace(texts, r"[^a-z0-9]+", " ")
         words = tf.strings.split(tf.strings.strip(texts))

