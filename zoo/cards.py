@@ -8,7 +8,8 @@ HEADER = """# Saved models
 
 Generated from the cards (`NAME.json`) by `python -m zoo cards`; a test fails when this file
 is out of date or a card's sha256 does not match its `.keras` file. Every metric is measured on
-the split named in the card; the test split was read once, after training.
+the split named in the card; the test split was read once, after training. Where a card reports
+repeated runs (`python -m training.seeds`), the bar is checked against their mean.
 
 | model | params | metric (test, or CV where no test split) | bar | meets bar | val | epochs | wall time | data |
 |---|---|---|---|---|---|---|---|---|
