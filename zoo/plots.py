@@ -150,7 +150,9 @@ def confusion_matrix(data, prefix):
                 for j in range(k):
                     ax.text(j, i, counts[i, j], ha="center", va="center", fontsize=7,
                             color="white" if rates[i, j] > 0.5 else "black")
-            ax.set_xticks(range(k), names, rotation=45 if k > 10 else 0)
+            slanted = k > 10 or max(len(str(n)) for n in names) > 6  # long names overlap
+            ax.set_xticks(range(k), names, rotation=40 if slanted else 0,
+                          ha="right" if slanted else "center")
             ax.set_yticks(range(k), names)
         fig.colorbar(im, ax=ax, label="fraction of the true class")
         accuracy = np.trace(counts) / counts.sum()
