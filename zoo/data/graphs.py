@@ -127,8 +127,8 @@ def load_planetoid(name, data_dir=None):
                  "ZOO_DATA_DIR)")
         raise DataNotFoundError(
             f"Planetoid {name}: looked in {where} for {', '.join(missing)}. Put the files of the "
-            f"Planetoid repository (github.com/kimiyoung/planetoid, data/) in DIR/planetoid/ and "
-            f"pass --data-dir DIR or set ZOO_DATA_DIR=DIR")
+            f"Planetoid repository (kimiyoung/planetoid, its data/ folder) in DIR/planetoid/ "
+            f"and pass --data-dir DIR or set ZOO_DATA_DIR=DIR")
     parts = {part: safe_unpickle((folder / f"ind.{name}.{part}").read_bytes())
              for part in PLANETOID_PARTS}
     test_index = np.loadtxt(folder / f"ind.{name}.test.index", dtype=np.int64, ndmin=1)
