@@ -43,7 +43,7 @@ def cmd_evaluate(args):
 
 def cmd_predict(args):
     model = artifacts.load(args.name, compile=False)  # inference needs no optimiser state
-    task = inference._task_of(model)
+    task = inference.task_of(model)
     if task is not None and task.input_kind == "graph":
         rows = inference.predict(model, args.inputs, data_dir=args.data_dir)
     else:

@@ -11,7 +11,7 @@ class InputError(ValueError):
     """An input that cannot be turned into what the model takes."""
 
 
-def _task_of(model):
+def task_of(model):
     try:
         return registry.get(model.name)
     except ValueError:
@@ -97,7 +97,7 @@ def describe_outputs(model, outputs, class_names=None):
 
 
 def _kind(model):
-    task = _task_of(model)
+    task = task_of(model)
     return task.kind if task else "classification"
 
 
@@ -141,7 +141,7 @@ def predict(name_or_model, inputs, batch_size=256, data_dir=None):
     model = (artifacts.load(name_or_model, compile=False)
              if isinstance(name_or_model, (str, Path)) else name_or_model)
     names = class_names_for(name_or_model) if isinstance(name_or_model, (str, Path)) else None
-    task = _task_of(model)
+    task = task_of(model)
     if task is not None and task.input_kind == "graph":
         return predict_nodes(model, task, inputs, data_dir, names)
     outputs = model.predict(to_batch(model, inputs), batch_size=batch_size, verbose=0)
