@@ -1,7 +1,8 @@
 """Graph neural networks for semi-supervised node classification on citation graphs.
 
 GCN (Kipf & Welling 2017) and GAT (Velickovic et al. 2018) on the Planetoid split of Cora and
-CiteSeer, with the papers' architectures and hyperparameters as defaults. Every model takes the
+CiteSeer, and GCNII (Chen et al. 2020) on Cora, with the papers' architectures and
+hyperparameters as defaults (GCNII at 16 layers, not 64). Every model takes the
 whole graph, `{"features": (1, N, F) raw bag-of-words, "edges": (1, E, 2)}`, normalises each
 node's features to sum to one inside (as both papers do beforehand), and outputs class
 probabilities for every node, `(1, N, classes)`. Labels are `(1, N)` with -1 on the nodes
@@ -10,7 +11,7 @@ the whole graph and only the split's nodes count.
 
 Weight decay: both reference codes add `coef * tf.nn.l2_loss(W) = coef * sum(W^2) / 2`, so their
 5e-4 is Keras' `L2(2.5e-4)`. GCN decays only its first layer (as in Kipf's code); GAT every
-weight of both layers.
+weight of both layers; GCNII as its docstring says.
 """
 import math
 
