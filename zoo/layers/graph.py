@@ -1,9 +1,10 @@
 """Graph layers on node features and an edge list: graph convolution, graph attention and
 GCNII's initial-residual convolution.
 
-They take `[features, edges]` (GCNII's also the first layer's output): `features` (batch, nodes, F) and `edges` (batch, E, 2) integer
-`(source, target)` pairs indexing the nodes of the same graph (every graph of a batch with the
-same node and edge counts; a node-classification task has a batch of one graph). Messages flow
+They take `[features, edges]` (GCNII's also the first layer's output): `features` (batch,
+nodes, F) and `edges` (batch, E, 2) integer `(source, target)` pairs indexing the nodes of the
+same graph (every graph of a batch with the same node and edge counts; a node-classification
+task has a batch of one graph). Messages flow
 from source to target; give both directions for an undirected graph. Self-loops are added here
 (so the edge list should not hold them). Work and memory grow with the edges, not with nodes
 squared: aggregation is a segment sum over the edge list.
