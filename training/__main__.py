@@ -4,6 +4,8 @@ import argparse
 import ast
 import sys
 
+from zoo.cli import positive_int
+
 
 def parse_overrides(pairs):
     """`["width=32", "optimizer=adam"]` -> `{"width": 32, "optimizer": "adam"}`."""
@@ -25,8 +27,9 @@ def main(argv=None):
         "its figures NAME-*.png into --out."))
     parser.add_argument("name", help="registered model name (python -m zoo list)")
     parser.add_argument("--out", default=None, help="output folder (default: saved_models/)")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int, help="global batch size over all replicas")
+    parser.add_argument("--epochs", type=positive_int)
+    parser.add_argument("--batch-size", type=positive_int,
+                        help="global batch size over all replicas")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--val-size", type=float, help="validation split: count or fraction")
     parser.add_argument("--data-dir", help="folder with the official dataset layouts "
@@ -43,7 +46,11 @@ def main(argv=None):
     # choose devices before TensorFlow initialises them (cpu:N needs that)
     from training import distribute
 
-    strat = distribute.strategy(args.strategy)
+    try:
+        strat = distribute.strategy(args.strategy)
+    except ValueError as error:
+        print(f"error: --strategy: {error}", file=sys.stderr)
+        return 2
     from training.fit import command_line, train
     from zoo.artifacts import saved_models_dir
 

@@ -52,7 +52,10 @@ def strategy(spec="auto"):
     if spec.startswith("mirrored:"):
         return _mirrored(spec.split(":", 1)[1].split(","))
     if spec.startswith("cpu:"):
-        n = int(spec.split(":", 1)[1])
+        count = spec.split(":", 1)[1]
+        if not count.isdigit() or int(count) < 1:
+            raise ValueError(f"cpu:N takes a device count N >= 1, got {spec!r}")
+        n = int(count)
         configure_logical_cpus(n)
         return _mirrored([f"/cpu:{i}" for i in range(n)])
     if spec == "multiworker":

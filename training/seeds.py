@@ -14,6 +14,8 @@ import time
 
 import numpy as np
 
+from zoo.cli import positive_int
+
 
 def summarise(metric, values, artifact_seed, seconds):
     """The card's `seeds` entry: `{seed: value}` with their mean and sample sd (ddof=1)."""
@@ -59,14 +61,11 @@ def main(argv=None):
         "Train a registered model once per seed, report the test figure's mean and sd, and "
         "save one run (--artifact-seed) with all runs' figures in its card."))
     parser.add_argument("name")
-    parser.add_argument("--seeds", type=int, default=10, help="seeds 0 .. N-1")
+    parser.add_argument("--seeds", type=positive_int, default=10, help="seeds 0 .. N-1")
     parser.add_argument("--artifact-seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="output folder (default: saved_models/)")
     parser.add_argument("--data-dir")
     args = parser.parse_args(argv)
-    if args.seeds < 1:
-        print("error: --seeds must be at least 1", file=sys.stderr)
-        return 2
     from training.fit import command_line
     from zoo.artifacts import saved_models_dir
 

@@ -3,6 +3,8 @@
 import argparse
 import sys
 
+from zoo.cli import positive_int
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tuning", description=(
@@ -10,8 +12,9 @@ def main(argv=None):
         "training data, then retrain the best configuration and save NAME.tuned.keras."))
     parser.add_argument("name")
     parser.add_argument("--tuner", default="random", choices=["random", "hyperband", "bayesian"])
-    parser.add_argument("--max-trials", type=int, default=10)
-    parser.add_argument("--epochs", type=int, default=5, help="epochs per trial (hyperband: max)")
+    parser.add_argument("--max-trials", type=positive_int, default=10)
+    parser.add_argument("--epochs", type=positive_int, default=5,
+                        help="epochs per trial (hyperband: max)")
     parser.add_argument("--val-split", type=float, default=0.2,
                         help="fraction (or count, if >= 1) of the training data to validate on")
     parser.add_argument("--seed", type=int, default=0)
@@ -27,7 +30,11 @@ def main(argv=None):
 
     from training import distribute
 
-    strat = distribute.strategy(args.strategy)
+    try:
+        strat = distribute.strategy(args.strategy)
+    except ValueError as error:
+        print(f"error: --strategy: {error}", file=sys.stderr)
+        return 2
     from training.fit import command_line
     from tuning.search import SearchExistsError, search
 

@@ -4,6 +4,7 @@ import json
 import sys
 
 from zoo import artifacts, cards, inference, registry
+from zoo.cli import accept_negative_inputs
 
 
 def cmd_list(args):
@@ -98,7 +99,7 @@ def main(argv=None):
                         "model's own; 'none' for single-view figures such as papers report)")
     p.add_argument("--json", action="store_true", help="end with one JSON line")
     p.set_defaults(run=cmd_evaluate)
-    p = sub.add_parser("predict", help="predict with a saved model")
+    p = accept_negative_inputs(sub.add_parser("predict", help="predict with a saved model"))
     p.add_argument("name")
     p.add_argument("inputs", nargs="+",
                    help="image files, texts, numbers (sine_basis), x,y pairs (spirals_mlp) "
