@@ -154,7 +154,6 @@ class EarlyStopping(keras.callbacks.Callback):
         self.patience = int(patience)
         self.best = {}
         self.best_weights = None
-        self.best_epoch = None
         self.wait = 0
 
     def _better_or_equal(self, key, value):
@@ -162,7 +161,7 @@ class EarlyStopping(keras.callbacks.Callback):
         return best is None or (value <= best if key.endswith("loss") else value >= best)
 
     def on_train_begin(self, logs=None):
-        self.best, self.best_weights, self.best_epoch, self.wait = {}, None, None, 0
+        self.best, self.best_weights, self.wait = {}, None, 0
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -172,7 +171,7 @@ class EarlyStopping(keras.callbacks.Callback):
                              f"log (it logs {sorted(logs)}); it needs a validation split")
         improved = {key: self._better_or_equal(key, float(logs[key])) for key in self.monitor}
         if all(improved.values()):
-            self.best_weights, self.best_epoch = self.model.get_weights(), epoch
+            self.best_weights = self.model.get_weights()
         if any(improved.values()):
             self.best.update({key: float(logs[key]) for key in self.monitor if improved[key]})
             self.wait = 0
