@@ -11,7 +11,7 @@ from training.callbacks import WeightAveraging
 from zoo.layers import PatchWhitening, TestTimeAugmentation, adapt_whitening
 from zoo.layers.tta import VIEWS
 from zoo.layers.whitening import image_patches
-from zoo.models.fastnet import PartialDirac
+from zoo.models.cifar.fastnet import PartialDirac
 
 RNG = np.random.default_rng(0)
 

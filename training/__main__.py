@@ -4,7 +4,7 @@ import argparse
 import ast
 import sys
 
-from zoo.cli import positive_int
+from zoo.cli import common_options, output_dir, positive_int, run_command
 
 
 def parse_overrides(pairs):
@@ -22,11 +22,13 @@ def parse_overrides(pairs):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m training", description=(
+    parser = argparse.ArgumentParser(
+        prog="python -m training", parents=[common_options()], description=(
         "Train a registered model with its recipe and write NAME.keras, its card NAME.json and "
         "its figures NAME-*.png into --out."))
     parser.add_argument("name", help="registered model name (python -m zoo list)")
-    parser.add_argument("--out", default=None, help="output folder (default: saved_models/)")
+    parser.add_argument("--out", type=output_dir, default=None,
+                        help="output folder (default: saved_models/)")
     parser.add_argument("--epochs", type=positive_int)
     parser.add_argument("--batch-size", type=positive_int,
                         help="global batch size over all replicas")
@@ -38,11 +40,15 @@ def main(argv=None):
                         help="auto, one, mirrored[:DEVICES], cpu:N or multiworker")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run from its checkpoint")
-    parser.add_argument("--backup-dir", help="checkpoint folder (default: OUT/.NAME.backup)")
+    parser.add_argument("--backup-dir", type=output_dir,
+                        help="checkpoint folder (default: OUT/.NAME.backup)")
     parser.add_argument("--set", nargs="*", metavar="KEY=VALUE",
                         help="override builder arguments, e.g. --set width=48 dropout=0.2")
     args = parser.parse_args(argv)
+    return run_command(run, args)
 
+
+def run(args):
     # choose devices before TensorFlow initialises them (cpu:N needs that)
     from training import distribute
 
@@ -57,14 +63,10 @@ def main(argv=None):
     val_size = args.val_size
     if val_size is not None and val_size >= 1:
         val_size = int(val_size)
-    try:
-        train(args.name, out=args.out or saved_models_dir(), epochs=args.epochs,
-              batch_size=args.batch_size, seed=args.seed, data_dir=args.data_dir,
-              strategy=strat, resume=args.resume, backup_dir=args.backup_dir,
-              val_size=val_size, overrides=parse_overrides(args.set), command=command_line())
-    except (ValueError, TypeError, FileNotFoundError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    train(args.name, out=args.out or saved_models_dir(), epochs=args.epochs,
+          batch_size=args.batch_size, seed=args.seed, data_dir=args.data_dir,
+          strategy=strat, resume=args.resume, backup_dir=args.backup_dir,
+          val_size=val_size, overrides=parse_overrides(args.set), command=command_line())
     return 0
 
 

@@ -13,42 +13,45 @@ import json
 import sys
 import time
 
-import keras
 import numpy as np
 
 import zoo
-from training.callbacks import StepSchedule
+from training import pieces
 from training.fit import compiled_head
 from training.recipes import recipe_for
+from zoo.cli import common_options, output_dir, positive_int, run_command
 from zoo.data import carve_validation, pipeline, stratified_folds, take
 
 
 def _fit_and_score(name, overrides, train, test, recipe, x, features=None, seed=0):
-    """Train a fresh model on the rows `train = (indices, labels)` of `x`, return its accuracy
-    on the rows `test` and the seconds spent. `features`: cached encoder outputs, or a function
+    """Train a fresh model on the rows `train = (indices, labels)` of `x` with the recipe's
+    pieces (`training.pieces`: as `python -m training` does), return its accuracy on the rows
+    `test`, the seconds spent and the model. `features`: cached encoder outputs, or a function
     of the builder overrides giving them (None: no cache for that configuration)."""
-    keras.utils.set_random_seed(seed)
-    model = zoo.build(name, **overrides)
+    recipe = {**recipe, "seed": seed}
+    rows = x
     if callable(features):
         features = features(overrides)
     if features is not None:  # frozen encoder: train the head alone on cached features
-        model = compiled_head(model)
-    rows = x if features is None else features
+        rows = features
     train, test = (take(rows, train[0]), train[1]), (take(rows, test[0]), test[1])
-    batch = recipe["batch_size"]
-    steps = int(np.ceil(len(train[1]) / batch))
-    callbacks = []
-    if recipe["schedule"] or recipe["warmup_epochs"]:
-        base = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-        callbacks.append(StepSchedule(recipe["schedule"], base, steps, recipe["epochs"],
-                                      recipe["warmup_epochs"]))
+    model = pieces.build_model(name, overrides, recipe, None if features is not None else
+                               train[0])
+    fitted = compiled_head(model) if features is not None else model
     started = time.time()
-    model.fit(pipeline(*train, batch, shuffle=True, seed=seed, epochs=recipe["epochs"]),
-              epochs=recipe["epochs"], steps_per_epoch=steps, callbacks=callbacks, verbose=0,
-              shuffle=False)
+    pieces.fit(fitted, recipe, train)
     seconds = time.time() - started
-    scores = model.evaluate(pipeline(*test, 256), verbose=0, return_dict=True)
-    return float(scores["accuracy"]), seconds, model
+    scores = fitted.evaluate(pipeline(*test, 256), verbose=0, return_dict=True)
+    return float(scores["accuracy"]), seconds, fitted
+
+
+def _choose_in_fold(name, overrides, grid, train_idx, y, recipe, x, features, seed, fold):
+    """The option of `grid` that scores best on an inner validation split (10%) of the fold's
+    training part: the fold's held-out part is never looked at."""
+    inner_train, inner_val = carve_validation(train_idx, y[train_idx], 0.1, seed=seed + fold)
+    scored = [_fit_and_score(name, {**overrides, **option}, inner_train, inner_val, recipe, x,
+                             features, seed)[0] for option in grid]
+    return grid[int(np.argmax(scored))]
 
 
 def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epochs=None,
@@ -73,17 +76,8 @@ def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epoch
     index = np.arange(len(y))
     results = []
     for fold, (train_idx, test_idx) in enumerate(stratified_folds(y, k=folds, seed=seed)):
-        chosen = {}
-        if grid:
-            (inner_train, inner_y), (inner_val, inner_vy) = carve_validation(
-                train_idx, y[train_idx], 0.1, seed=seed + fold)
-            scored = []
-            for option in grid:
-                acc, _, _ = _fit_and_score(name, {**overrides, **option},
-                                           (inner_train, inner_y), (inner_val, inner_vy),
-                                           recipe, x, features, seed)
-                scored.append(acc)
-            chosen = grid[int(np.argmax(scored))]
+        chosen = _choose_in_fold(name, overrides, grid, train_idx, y, recipe, x, features,
+                                 seed, fold) if grid else {}
         accuracy, seconds, _ = _fit_and_score(
             name, {**overrides, **chosen}, (train_idx, y[train_idx]), (test_idx, y[test_idx]),
             recipe, x, features, seed)
@@ -106,23 +100,27 @@ def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epoch
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m training.cv")
+    parser = argparse.ArgumentParser(prog="python -m training.cv", parents=[common_options()])
     parser.add_argument("name")
-    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--folds", type=positive_int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--epochs", type=positive_int)
     parser.add_argument("--data-dir")
     parser.add_argument("--json", help="write the summary to this file")
     parser.add_argument("--save", action="store_true", help=(
         "then train on every row and save NAME.keras in --out with the cross-validation in "
         "its card (the protocol when no held-out test split exists)"))
-    parser.add_argument("--out", help="where --save writes (default: saved_models/)")
+    parser.add_argument("--out", type=output_dir,
+                        help="where --save writes (default: saved_models/)")
     parser.add_argument("--grid", help=(
         "JSON list of override dicts to choose between inside each fold, on an inner 10%% "
         "split of its training part (default: the recipe's cv_grid), e.g. "
         "'[{\"ngrams\": 0}, {\"ngrams\": 2}]'"))
     args = parser.parse_args(argv)
+    return run_command(run, args)
 
+
+def run(args):
     task = zoo.get(args.name)
     from zoo.data import load_splits
 

@@ -10,6 +10,7 @@ import platform
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -17,19 +18,17 @@ import numpy as np
 import tensorflow as tf
 
 import zoo
-from training import augment as augmentations
-from training import distribute, loop
-from training.callbacks import (EarlyStopping, EpochTable, RunRecord, StepSchedule,
-                                WeightAveraging)
+from training import distribute, loop, pieces
+from training.callbacks import EpochTable, RunRecord
 from training.hardware import describe_cpu, effective_precision
 from training.recipes import recipe_for
 from zoo import artifacts, plots
 from zoo.data import DataNotFoundError, labelled_count, load_splits, pipeline, take
-from zoo.layers import adapt_whitening
 from zoo.models.common import ensemble_accuracy, member_crossentropy
 
 
 TRAIN_METRIC_EXAMPLES = 10_000
+FITTED_WEIGHTS = "fitted.weights.h5"  # in the checkpoint folder: training ended with these
 
 
 def default_backup_dir(out, name):
@@ -42,27 +41,42 @@ def _backed_up_epoch(backup):
     return int(json.loads(metadata.read_text())["epoch"]) if metadata.exists() else 0
 
 
-def _fit_multiworker(model, strat, splits, recipe, steps, schedule, backup, verbose, started):
+def _fit_multiworker(model, strat, splits, recipe, backup, verbose, started):
     """MultiWorkerMirroredStrategy: Keras 3.15 fit fails there, so train with training.loop.
     Returns the history and seconds of the whole training (runs this one resumed included)."""
     worker = strat.cluster_resolver.task_id or 0
     with strat.scope():
         loop.build_optimizer(model)
     first_epoch = loop.restore(model, backup, worker)
-    dataset = pipeline(*splits.train, recipe["batch_size"], shuffle=True, seed=recipe["seed"],
-                       augment=augmentations.get(recipe["augment"]), drop_remainder=True,
-                       epochs=recipe["epochs"], first_epoch=first_epoch)
+    dataset = pieces.train_dataset(splits.train, recipe, first_epoch, drop_remainder=True)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    steps = pieces.steps_per_epoch(len(splits.train[1]), recipe["batch_size"], True)
     record = RunRecord(backup / f"worker-{worker}" / "run_record.json", started)
     history = loop.fit(model, strat, dataset.with_options(options), recipe["epochs"], steps,
-                       recipe["batch_size"], schedule, backup, worker, first_epoch,
-                       log=print if verbose else (lambda *a: None), record=record)
+                       recipe["batch_size"], pieces.schedule(model, recipe, steps), backup,
+                       worker, first_epoch, log=print if verbose else (lambda *a: None),
+                       record=record)
     seconds = record.seconds
     shutil.rmtree(backup / f"worker-{worker}", ignore_errors=True)
     if backup.exists() and not any(backup.iterdir()):
         backup.rmdir()
     return history, seconds
+
+
+def _fit(fitted, name, train_data, val_data, recipe, backup, record, resume, verbose):
+    """Fit with the recipe's pieces, resuming from the checkpoint in `backup`, which is kept
+    when fit ends (`train` removes it once the artifact set is published)."""
+    first_epoch = _backed_up_epoch(backup)
+    if verbose and first_epoch:
+        print(f"[{name}] resuming from the checkpoint of epoch {first_epoch}", flush=True)
+    elif verbose and resume:
+        print(f"[{name}] --resume: no checkpoint in {backup}, so training starts at epoch 1",
+              flush=True)
+    extra = [keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=False), record]
+    if verbose:
+        extra.append(EpochTable(recipe["epochs"], every=max(1, recipe["epochs"] // 25)))
+    pieces.fit(fitted, recipe, train_data, val_data, extra, first_epoch)
 
 
 def compiled_head(model):
@@ -125,148 +139,189 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
     Returns a dict with the model, its history, metrics per split and the written paths.
     `epochs`, `batch_size`, `seed` and `val_size` override the recipe; `overrides` the builder.
     `artifact_name` (default `name`) names the written files; `extra_card` is merged into the card.
+    The steps: resolve -> data -> model -> fit -> evaluate -> publish.
     """
+    task, recipe, strat, overrides = resolve(name, epochs, batch_size, seed, val_size,
+                                             strategy, overrides, verbose)
+    splits = load_data(task, recipe, strat, data_dir, verbose)
+    model = pieces.build_model(name, overrides, recipe, splits.train[0], strat,
+                               strat.num_replicas_in_sync)
+    backup = prepare_backup(Path(backup_dir) if backup_dir else default_backup_dir(out, name),
+                            resume, name, verbose)
+    run = fit_step(task, model, overrides, splits, recipe, strat, backup, resume, verbose)
+    try:
+        result = evaluate_step(task, run, splits, recipe, strat, overrides, verbose)
+        if save and distribute.is_chief(strat):
+            publish(name, result, out, artifact_name=artifact_name, command=command,
+                    extra_card=extra_card, verbose=verbose)
+    except BaseException:
+        if (backup / FITTED_WEIGHTS).exists():
+            print(f"[{name}] the trained weights are kept in {backup}: run the same command "
+                  f"with --resume to evaluate and publish them without training again",
+                  file=sys.stderr, flush=True)
+        raise
+    shutil.rmtree(backup, ignore_errors=True)  # published (or not asked for): nothing to resume
+    return result
+
+
+def resolve(name, epochs, batch_size, seed, val_size, strategy, overrides, verbose):
+    """The task, its recipe with the command's overrides, the distribution strategy and the
+    builder overrides, all checked before any work."""
     task = zoo.get(name)
     overrides = dict(overrides or {})
     task.check_overrides(overrides)
     recipe = recipe_for(name, epochs=epochs, batch_size=batch_size, seed=seed, val_size=val_size)
     strat = distribute.strategy(strategy) if isinstance(strategy, (str, type(None))) else strategy
-    keras.utils.set_random_seed(recipe["seed"])
-
-    splits = load_splits(task.dataset, seed=recipe["seed"], data_dir=data_dir,
-                         val_size=recipe["val_size"])
     replicas = strat.num_replicas_in_sync
-    global_batch = recipe["batch_size"]
-    if global_batch % replicas:
-        raise ValueError(f"global batch size {global_batch} is not divisible by the "
+    if recipe["batch_size"] % replicas:
+        raise ValueError(f"global batch size {recipe['batch_size']} is not divisible by the "
                          f"{replicas} replicas")
-    if verbose:
-        print(f"[{name}] {labelled_count(splits.train[1])} train / "
-              f"{labelled_count(splits.val[1])} validation examples; "
-              f"global batch {global_batch} = {replicas} replica(s) x {global_batch // replicas}; "
-              f"learning rate not rescaled with the replica count", flush=True)
-
     recipe["precision"], precision_note = effective_precision(recipe["precision"])
     if precision_note and verbose:
         print(f"[{name}] {precision_note}", flush=True)
-    previous_policy = keras.mixed_precision.global_policy()
-    if recipe["precision"]:
-        keras.mixed_precision.set_global_policy(recipe["precision"])
-    try:
-        with strat.scope():
-            model = zoo.build(name, **overrides)
-    finally:
-        keras.mixed_precision.set_global_policy(previous_policy)
-    if recipe["jit_compile"] is not None:
-        model.jit_compile = recipe["jit_compile"]
-    if adapt_whitening(model, splits.train[0]) and verbose:
-        print(f"[{name}] whitening layer fitted to {min(5000, len(splits.train[1]))} training "
-              f"images", flush=True)
-    # read by Keras when it first builds its train function (what compile(steps_per_execution=)
-    # sets); several steps per call fail under MirroredStrategy in Keras 3.15 (a placeholder
-    # inside the multi-step while loop is never fed), and StepSchedule sets the learning rate
-    # between calls, so replicated and scheduled runs take one step per call
-    model.steps_per_execution = (int(recipe["steps_per_execution"]) if replicas == 1 and not (
-        recipe["schedule"] or recipe["warmup_epochs"]) else 1)
-    multiworker = distribute.is_multiworker(strat)
-    steps = (len(splits.train[1]) // global_batch if multiworker
-             else int(np.ceil(len(splits.train[1]) / global_batch)))
-    schedule = None
-    if recipe["schedule"] or recipe["warmup_epochs"]:
-        base_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-        schedule = StepSchedule(recipe["schedule"], base_lr, steps, recipe["epochs"],
-                                recipe["warmup_epochs"])
+    return task, recipe, strat, overrides
 
-    backup = Path(backup_dir) if backup_dir else default_backup_dir(out, name)
+
+def load_data(task, recipe, strat, data_dir, verbose):
+    """The task's train and validation splits (the test split stays behind its function)."""
+    keras.utils.set_random_seed(recipe["seed"])
+    splits = load_splits(task.dataset, seed=recipe["seed"], data_dir=data_dir,
+                         val_size=recipe["val_size"])
+    if verbose:
+        replicas, batch = strat.num_replicas_in_sync, recipe["batch_size"]
+        print(f"[{task.name}] {labelled_count(splits.train[1])} train / "
+              f"{labelled_count(splits.val[1])} validation examples; global batch {batch} = "
+              f"{replicas} replica(s) x {batch // replicas}; learning rate not rescaled with "
+              f"the replica count", flush=True)
+    return splits
+
+
+def prepare_backup(backup, resume, name, verbose):
+    """The checkpoint folder: kept for `--resume`, else a previous run's is removed."""
     if backup.exists() and not resume:
         if verbose:
             print(f"[{name}] removing a previous run's checkpoint {backup} (pass --resume to "
                   f"continue it instead)", flush=True)
         shutil.rmtree(backup, ignore_errors=True)
+    return backup
 
+
+def fit_step(task, model, overrides, splits, recipe, strat, backup, resume, verbose):
+    """Train `model`: on one process with Keras' fit (the head alone on cached features for a
+    frozen encoder), or with the multi-worker loop. Returns what was fitted on what, the
+    history and the seconds of training (resumed runs included)."""
     started = time.time()
-    if multiworker:
-        history, wall = _fit_multiworker(model, strat, splits, recipe, steps, schedule, backup,
-                                         verbose, started)
-        model = _fresh_copy(name, overrides, model)
+    if distribute.is_multiworker(strat):
+        history, wall = _fit_multiworker(model, strat, splits, recipe, backup, verbose, started)
+        model = _fresh_copy(task.name, overrides, model)
+        return {"model": model, "fitted": model, "train": splits.train, "val": splits.val,
+                "history": history, "wall": wall}
+    fitted, train_data, val_data = _head_or_model(task, model, overrides, splits, verbose)
+    record = RunRecord(backup / "run_record.json", started)
+    if resume and (backup / FITTED_WEIGHTS).exists():
+        _load_fitted(model, backup, record, task.name, verbose)
+        wall = record.before
     else:
-        first_epoch = _backed_up_epoch(backup)
-        if verbose and first_epoch:
-            print(f"[{name}] resuming from the checkpoint of epoch {first_epoch}", flush=True)
-        fitted, train_data, val_data = model, splits.train, splits.val
-        cached = task.cached_features and task.cached_features(
-            np.concatenate([splits.train[0], splits.val[0]]), **overrides)
-        if cached is not None:
-            # frozen encoder: train the "head" sub-model on the cached encoder outputs
-            fitted = compiled_head(model)
-            n, total = len(splits.train[1]), len(splits.train[1]) + len(splits.val[1])
-            train_data = (take(cached, np.arange(n)), splits.train[1])
-            val_data = (take(cached, np.arange(n, total)), splits.val[1])
-            if verbose:
-                print(f"[{name}] frozen encoder: training the head on cached encoder outputs",
-                      flush=True)
-        train_ds = pipeline(*train_data, global_batch, shuffle=True, seed=recipe["seed"],
-                            augment=augmentations.get(recipe["augment"]),
-                            epochs=recipe["epochs"], first_epoch=first_epoch)
-        val_ds = pipeline(*val_data, global_batch) if len(val_data[1]) else None
-        record = RunRecord(backup / "run_record.json", started)
-        callbacks = [keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True), record]
-        if verbose:
-            callbacks.append(EpochTable(recipe["epochs"], every=max(1, recipe["epochs"] // 25)))
-        if schedule is not None:
-            callbacks.insert(0, schedule)
-        if recipe["early_stopping"]:
-            callbacks.insert(0, EarlyStopping(**recipe["early_stopping"]))
-        if recipe["weight_averaging"]:
-            callbacks.insert(0, WeightAveraging(steps * recipe["epochs"],
-                                                **recipe["weight_averaging"]))
-        fitted.fit(train_ds, validation_data=val_ds, epochs=recipe["epochs"],
-                   steps_per_epoch=steps, callbacks=callbacks, verbose=0, shuffle=False)
-        # every epoch and the whole training's time, those of runs this one resumed included
-        history, wall = record.history, record.seconds
+        _fit(fitted, task.name, train_data, val_data, recipe, backup, record, resume, verbose)
+        wall = record.seconds
+        with artifacts.atomic_path(backup / FITTED_WEIGHTS, suffix=".weights.h5") as tmp:
+            model.save_weights(tmp)
+    return {"model": model, "fitted": fitted, "train": train_data, "val": val_data,
+            "history": record.history, "wall": wall}
 
-    if multiworker:
-        fitted, train_data, val_data = model, splits.train, splits.val
-    # train metrics on at most TRAIN_METRIC_EXAMPLES (a full pass with test-time augmentation
-    # over 50,000 CIFAR images costs minutes on a CPU and says little more)
+
+def _head_or_model(task, model, overrides, splits, verbose):
+    """What trains on what: the model on the splits, or, for a frozen encoder, its "head" on
+    the cached encoder outputs of the same rows."""
+    cached = task.cached_features and task.cached_features(
+        np.concatenate([splits.train[0], splits.val[0]]), **overrides)
+    if cached is None:
+        return model, splits.train, splits.val
+    if verbose:
+        print(f"[{task.name}] frozen encoder: training the head on cached encoder outputs",
+              flush=True)
+    n, total = len(splits.train[1]), len(splits.train[1]) + len(splits.val[1])
+    return (compiled_head(model), (take(cached, np.arange(n)), splits.train[1]),
+            (take(cached, np.arange(n, total)), splits.val[1]))
+
+
+def _load_fitted(model, backup, record, name, verbose):
+    """The weights an earlier run finished training with (it failed or was killed before
+    publishing), and its record."""
+    with warnings.catch_warnings():  # no optimiser state is needed: no more steps
+        warnings.filterwarnings("ignore", message="Skipping variable loading")
+        model.load_weights(backup / FITTED_WEIGHTS)
+    record.on_train_begin()
+    if verbose:
+        print(f"[{name}] training finished in an earlier run "
+              f"({len(record.history.get('loss', []))} epochs); evaluating and publishing its "
+              f"weights", flush=True)
+
+
+def evaluate_step(task, run, splits, recipe, strat, overrides, verbose):
+    """Metrics per split of a fitted run, as the dict `publish` takes."""
+    metrics, test = _evaluate(task.name, run["model"], run["fitted"], run["train"], run["val"],
+                              splits, recipe["batch_size"], verbose)
+    if verbose:
+        print(f"[{task.name}] done in {run['wall']:.1f}s; " + "; ".join(
+            f"{split} " + ", ".join(f"{k} {v:.4f}" for k, v in m.items())
+            for split, m in metrics.items()), flush=True)
+    return {"model": run["model"], "history": run["history"], "metrics": metrics, "paths": [],
+            "wall_seconds": run["wall"], "recipe": recipe, "splits": splits, "test": test,
+            "overrides": overrides,
+            "strategy": f"{type(strat).__name__} x{strat.num_replicas_in_sync}",
+            "train_metrics_on": min(TRAIN_METRIC_EXAMPLES, len(run["train"][1])),
+            "frozen_head": run["fitted"] is not run["model"]}
+
+
+def _evaluate(name, model, fitted, train_data, val_data, splits, batch_size, verbose):
+    """Metrics per split of a trained model, and the test split `(x, y)` (Nones when the task
+    has none). Train metrics on at most TRAIN_METRIC_EXAMPLES (a full pass with test-time
+    augmentation over 50,000 CIFAR images costs minutes on a CPU and says little more); the
+    train and validation metrics of a frozen-encoder model are its head's on cached features."""
     sample = np.arange(min(TRAIN_METRIC_EXAMPLES, len(train_data[1])))
     train_sample = (take(train_data[0], sample), train_data[1][sample])
-    metrics = evaluate_splits(fitted, {"train": train_sample, "val": val_data}, global_batch)
+    metrics = evaluate_splits(fitted, {"train": train_sample, "val": val_data}, batch_size)
     try:
         test_x, test_y = splits.load_test()
-        metrics.update(evaluate_splits(model, {"test": (test_x, test_y)}, global_batch))
+        metrics.update(evaluate_splits(model, {"test": (test_x, test_y)}, batch_size))
     except DataNotFoundError as error:  # e.g. AG News offline: cross-validate instead
         test_x = test_y = None
         if verbose:
             print(f"[{name}] no test split: {error}", flush=True)
-    result = {"model": model, "history": history, "metrics": metrics, "paths": [],
-              "wall_seconds": wall, "recipe": recipe, "splits": splits, "test": (test_x, test_y),
-              "overrides": overrides, "strategy": f"{type(strat).__name__} x{replicas}",
-              "train_metrics_on": len(train_sample[1]), "frozen_head": fitted is not model}
-    if verbose:
-        print(f"[{name}] done in {wall:.1f}s; " + "; ".join(
-            f"{split} " + ", ".join(f"{k} {v:.4f}" for k, v in m.items())
-            for split, m in metrics.items()), flush=True)
-    if save and distribute.is_chief(strat):
-        publish(name, result, out, artifact_name=artifact_name, command=command,
-                extra_card=extra_card, verbose=verbose)
-    return result
+    return metrics, (test_x, test_y)
 
 
 def publish(name, result, out, artifact_name=None, command=None, extra_card=None, verbose=True):
-    """Write the artifact `OUT/STEM.keras` of a `train` result, its figures and its card
-    (`extra_card` merged in); records the written paths in `result["paths"]`."""
+    """Publish a `train` result as one set in `out`: the artifact `STEM.keras`, its figures and
+    its card (`extra_card` merged in), written into a staging folder and moved into place
+    together (`zoo.artifacts.publishing`), so a failed or killed publish leaves the previous
+    set as it was. Records the published paths in `result["paths"]`."""
     task = zoo.get(name)
-    model, splits, recipe = result["model"], result["splits"], result["recipe"]
-    out = Path(out)
-    stem = artifact_name or name
-    artifact = artifacts.save_model(_fresh_copy(name, result["overrides"], model)
-                                    if result["frozen_head"] else model, out / f"{stem}.keras")
-    figure_data = plots.FigureData(model, splits.train, result["test"], result["history"],
-                                   splits.class_names, title=name)
-    figures = plots.draw(task.figures, figure_data, str(out / stem))
-    card = {
-        "name": name,
+    model, splits = result["model"], result["splits"]
+    out, stem = Path(out), artifact_name or name
+    with artifacts.publishing(out, stem) as staging:
+        saved = _fresh_copy(name, result["overrides"], model) if result["frozen_head"] else model
+        artifact = artifacts.save_model(saved, staging / f"{stem}.keras")
+        figure_data = plots.FigureData(model, splits.train, result["test"], result["history"],
+                                       splits.class_names, title=name)
+        figures = [Path(f).name for f in plots.draw(task.figures, figure_data,
+                                                    str(staging / stem))]
+        card = make_card(task, result, command or f"python -m training {name} --out {out}",
+                         figures, artifacts.sha256(artifact))
+        artifacts.write_json({**card, **(extra_card or {})}, artifacts.card_path(artifact))
+    result["paths"] = [out / f"{stem}.keras", out / f"{stem}.json", *(out / f for f in figures)]
+    if verbose:
+        print(f"[{name}] wrote " + ", ".join(str(p) for p in result["paths"]), flush=True)
+    return result["paths"]
+
+
+def make_card(task, result, command, figures, sha256):
+    """The card of a `train` result: what was trained on what, how, where, and what it
+    measured."""
+    recipe, splits = result["recipe"], result["splits"]
+    return {
+        "name": task.name,
         "task": task.description,
         "kind": task.kind,
         "data": {"dataset": task.dataset, **splits.info,
@@ -276,7 +331,7 @@ def publish(name, result, out, artifact_name=None, command=None, extra_card=None
         "bar": task.bar,
         "goal": task.goal,
         "metrics": result["metrics"],
-        "params": model.count_params(),
+        "params": result["model"].count_params(),
         "overrides": result["overrides"],
         "recipe": recipe,
         # epochs run: fewer than the recipe's when early stopping ended the training
@@ -286,17 +341,11 @@ def publish(name, result, out, artifact_name=None, command=None, extra_card=None
         "wall_seconds": round(result["wall_seconds"], 1),
         "machine": machine(),
         "versions": library_versions(),
-        "command": command or f"python -m training {name} --out {out}",
+        "command": command,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "figures": [Path(f).name for f in figures],
-        "sha256": artifacts.sha256(artifact),
-        **(extra_card or {}),
+        "figures": figures,
+        "sha256": sha256,
     }
-    artifacts.write_json(card, artifacts.card_path(artifact))
-    result["paths"] = [artifact, artifacts.card_path(artifact), *map(Path, figures)]
-    if verbose:
-        print(f"[{name}] wrote " + ", ".join(str(p) for p in result["paths"]), flush=True)
-    return result["paths"]
 
 
 def command_line():

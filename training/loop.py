@@ -24,16 +24,8 @@ def _per_example_loss(model, y, pred):
     return model.loss.call(y, pred)
 
 
-def fit(model, strategy, dataset, epochs, steps_per_epoch, global_batch, schedule=None,
-        backup_dir=None, worker_index=0, first_epoch=0, log=print, record=None):
-    """Train `model` (built under `strategy.scope()`) for epochs `first_epoch .. epochs - 1`
-    on `dataset` (global batches, all epochs back to back); returns `{"loss": [...]}`.
-
-    Every epoch ends with a checkpoint in `backup_dir` (each worker its own sub-folder, as
-    checkpoints of multi-worker runs must be written by every worker). `record`, a
-    `training.callbacks.RunRecord`, is told of the start and of every checkpointed epoch, as
-    `fit` tells its callbacks; then the returned history covers the runs this one resumed."""
-    dist = strategy.experimental_distribute_dataset(dataset)
+def _distributed_step(model, strategy, global_batch):
+    """One optimiser step on a global batch, each replica computing its share of the loss."""
     variables = model.trainable_variables
 
     def replica_step(x, y):
@@ -52,6 +44,20 @@ def fit(model, strategy, dataset, epochs, steps_per_epoch, global_batch, schedul
         per_replica = strategy.run(replica_step, args=(x, y))
         return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
+    return step
+
+
+def fit(model, strategy, dataset, epochs, steps_per_epoch, global_batch, schedule=None,
+        backup_dir=None, worker_index=0, first_epoch=0, log=print, record=None):
+    """Train `model` (built under `strategy.scope()`) for epochs `first_epoch .. epochs - 1`
+    on `dataset` (global batches, all epochs back to back); returns `{"loss": [...]}`.
+
+    Every epoch ends with a checkpoint in `backup_dir` (each worker its own sub-folder, as
+    checkpoints of multi-worker runs must be written by every worker). `record`, a
+    `training.callbacks.RunRecord`, is told of the start and of every checkpointed epoch, as
+    `fit` tells its callbacks; then the returned history covers the runs this one resumed."""
+    dist = strategy.experimental_distribute_dataset(dataset)
+    step = _distributed_step(model, strategy, global_batch)
     checkpoint = manager = None
     if backup_dir is not None:
         folder = Path(backup_dir) / f"worker-{worker_index}"

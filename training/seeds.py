@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from zoo.cli import positive_int
+from zoo.cli import common_options, output_dir, positive_int, run_command
 
 
 def summarise(metric, values, artifact_seed, seconds):
@@ -57,25 +57,26 @@ def repeat(name, seeds, artifact_seed=0, out="saved_models", data_dir=None, comm
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m training.seeds", description=(
+    parser = argparse.ArgumentParser(
+        prog="python -m training.seeds", parents=[common_options()], description=(
         "Train a registered model once per seed, report the test figure's mean and sd, and "
         "save one run (--artifact-seed) with all runs' figures in its card."))
     parser.add_argument("name")
     parser.add_argument("--seeds", type=positive_int, default=10, help="seeds 0 .. N-1")
     parser.add_argument("--artifact-seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="output folder (default: saved_models/)")
+    parser.add_argument("--out", type=output_dir, default=None,
+                        help="output folder (default: saved_models/)")
     parser.add_argument("--data-dir")
     args = parser.parse_args(argv)
+    return run_command(run, args)
+
+
+def run(args):
     from training.fit import command_line
     from zoo.artifacts import saved_models_dir
 
-    try:
-        repeat(args.name, list(range(args.seeds)), args.artifact_seed,
-               out=args.out or saved_models_dir(), data_dir=args.data_dir,
-               command=command_line())
-    except (ValueError, TypeError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    repeat(args.name, list(range(args.seeds)), args.artifact_seed,
+           out=args.out or saved_models_dir(), data_dir=args.data_dir, command=command_line())
     return 0
 
 

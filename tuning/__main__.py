@@ -3,11 +3,12 @@
 import argparse
 import sys
 
-from zoo.cli import positive_int
+from zoo.cli import common_options, output_dir, positive_int, run_command
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tuning", description=(
+    parser = argparse.ArgumentParser(
+        prog="python -m tuning", parents=[common_options()], description=(
         "Search a registered model's hyperparameters on a validation split carved from the "
         "training data, then retrain the best configuration and save NAME.tuned.keras."))
     parser.add_argument("name")
@@ -18,16 +19,20 @@ def main(argv=None):
     parser.add_argument("--val-split", type=float, default=0.2,
                         help="fraction (or count, if >= 1) of the training data to validate on")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--dir", default="tuner_runs", help="search directory")
+    parser.add_argument("--dir", type=output_dir, default="tuner_runs", help="search directory")
     parser.add_argument("--resume", action="store_true", help="continue a search in --dir")
     parser.add_argument("--strategy", default="auto")
     parser.add_argument("--data-dir")
-    parser.add_argument("--out", help="where NAME.tuned.keras goes (default: saved_models/)")
+    parser.add_argument("--out", type=output_dir,
+                        help="where NAME.tuned.keras goes (default: DIR/NAME/)")
     parser.add_argument("--final-epochs", type=int,
                         help="epochs of the final retraining (default: the recipe's)")
     parser.add_argument("--no-retrain", action="store_true", help="stop after the search")
     args = parser.parse_args(argv)
+    return run_command(run, args)
 
+
+def run(args):
     from training import distribute
 
     try:
@@ -36,18 +41,13 @@ def main(argv=None):
         print(f"error: --strategy: {error}", file=sys.stderr)
         return 2
     from training.fit import command_line
-    from tuning.search import SearchExistsError, search
+    from tuning.search import search
 
     val_split = int(args.val_split) if args.val_split >= 1 else args.val_split
-    try:
-        search(args.name, tuner=args.tuner, max_trials=args.max_trials, epochs=args.epochs,
-               val_split=val_split, seed=args.seed, directory=args.dir, resume=args.resume,
-               strategy=strat, data_dir=args.data_dir, out=args.out,
-               final_epochs=args.final_epochs, retrain=not args.no_retrain,
-               command=command_line())
-    except (SearchExistsError, ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    search(args.name, tuner=args.tuner, max_trials=args.max_trials, epochs=args.epochs,
+           val_split=val_split, seed=args.seed, directory=args.dir, resume=args.resume,
+           strategy=strat, data_dir=args.data_dir, out=args.out,
+           final_epochs=args.final_epochs, retrain=not args.no_retrain, command=command_line())
     return 0
 
 

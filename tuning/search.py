@@ -5,19 +5,18 @@ where the dataset defines one, as the Planetoid graphs do, its own validation sp
 test split is read once, by the final retraining of the best configuration, for its card.
 """
 import csv
+import os
 import time
 from pathlib import Path
 
-import keras
 import keras_tuner
 
 import zoo
-from training import augment as augmentations
-from training import distribute
+from training import distribute, pieces
 from training.fit import train
 from training.recipes import recipe_for
-from zoo.artifacts import atomic_path, saved_models_dir
-from zoo.data import labelled_count, load_splits, pipeline
+from zoo.artifacts import atomic_path
+from zoo.data import labelled_count, load_splits
 from zoo.data.catalog import FIXED_SPLITS
 
 TUNERS = {"random": keras_tuner.RandomSearch, "hyperband": keras_tuner.Hyperband,
@@ -25,24 +24,62 @@ TUNERS = {"random": keras_tuner.RandomSearch, "hyperband": keras_tuner.Hyperband
 LOWER_IS_BETTER = ("mse", "loss")
 
 
+def distributed_role():
+    """"chief" or "worker" in Keras Tuner's distributed mode (`KERASTUNER_TUNER_ID`,
+    `KERASTUNER_ORACLE_IP`, `KERASTUNER_ORACLE_PORT` set), else None: one process searches.
+    The chief runs the oracle and, when the trials are done, the final retraining; workers
+    run trials."""
+    from keras_tuner.src.distribute import utils
+
+    if not utils.has_chief_oracle():
+        return None
+    return "chief" if utils.is_chief_oracle() else "worker"
+
+
 class SearchExistsError(FileExistsError):
     """The search directory already holds a search and --resume was not given."""
 
 
 class ZooHyperModel(keras_tuner.HyperModel):
-    """Builds a registered model from the hyperparameters its search space declares."""
+    """A registered model built from the hyperparameters its search space declares, and
+    trained as `python -m training` trains it (`training.pieces`: the recipe's seed, pipeline,
+    augmentation, schedule, warm-up, weight averaging and early stopping), for the trial's
+    epochs."""
 
-    def __init__(self, name, steps_per_execution=1):
+    def __init__(self, name, recipe, train_x=None):
         super().__init__(name=name)
         self.task = zoo.get(name)
-        self.steps_per_execution = steps_per_execution
+        self.recipe = recipe
+        self.train_x = train_x  # what a whitening layer is fitted to
         if self.task.search_space is None:
             raise ValueError(f"{name!r} declares no search space")
 
     def build(self, hp):
-        model = zoo.build(self.task.name, **self.task.search_space(hp))
-        model.steps_per_execution = self.steps_per_execution
-        return model
+        return pieces.build_model(self.task.name, self.task.search_space(hp), self.recipe,
+                                  self.train_x)
+
+    def fit(self, hp, model, train, validation_data=None, epochs=None, callbacks=(),
+            initial_epoch=0, **kwargs):
+        """`train` and `validation_data` are `(x, y)` arrays; Keras Tuner adds its callbacks
+        (and, for Hyperband, the trial's epochs and initial epoch)."""
+        recipe = {**self.recipe, "epochs": epochs or self.recipe["epochs"]}
+        return pieces.fit(model, recipe, train, validation_data, callbacks,
+                          initial_epoch=initial_epoch)
+
+
+def _defaults_first(oracle):
+    """Make the search's first trial the search space's defaults, which are the builder's (a
+    test checks it for every registered model), so a search reports how the defaults score
+    and never returns anything worse on validation."""
+    draw = oracle.populate_space
+
+    def populate_space(trial_id):
+        if not oracle.trials:
+            return {"status": keras_tuner.engine.trial.TrialStatus.RUNNING,
+                    "values": dict(oracle.hyperparameters.values)}
+        return draw(trial_id)
+
+    oracle.populate_space = populate_space
 
 
 def objective_for(task):
@@ -85,8 +122,10 @@ class Search:
         self.started = None
         self.finished_here = 0
 
-        project = self.directory / name
-        if project.exists() and any(project.glob("oracle*.json")) and not resume:
+        self.role = distributed_role()
+        self.project = project = self.directory / name
+        if (project.exists() and any(project.glob("oracle*.json")) and not resume
+                and self.role != "worker"):
             raise SearchExistsError(
                 f"{project} already holds a search; pass --resume to continue it, or choose "
                 f"another --dir")
@@ -98,9 +137,11 @@ class Search:
             kwargs.update(max_epochs=self.epochs, factor=3, hyperband_iterations=1)
         else:
             kwargs.update(max_trials=self.max_trials)
-        hypermodel = ZooHyperModel(name, self.recipe["steps_per_execution"])
-        self.tuner = _tuner_class(tuner)(hypermodel, **kwargs)
-        self.tuner.zoo_report = self._report
+        self.hypermodel = ZooHyperModel(name, {**self.recipe, "seed": self.seed})
+        self.tuner = _tuner_class(tuner)(self.hypermodel, **kwargs)
+        self.tuner.zoo_report = self._report_trial if self.role == "worker" else self._report
+        if tuner != "hyperband" and self.role != "worker":  # Hyperband draws its own trials
+            _defaults_first(self.tuner.oracle)
 
     # -- progress -------------------------------------------------------------------------
     def _finished(self):
@@ -131,6 +172,15 @@ class Search:
                   f"{_fmt(best)}  elapsed {elapsed:.0f}s  eta {eta:.0f}s", flush=True)
         self.write_results()
 
+    def _report_trial(self, trial):
+        """A worker's line per trial: the chief keeps the results table."""
+        metric = self.tuner.oracle.objective.name
+        hps = ", ".join(f"{k}={_fmt(v)}" for k, v in trial.hyperparameters.values.items()
+                        if not k.startswith("tuner/"))
+        if self.verbose:
+            print(f"[{self.tuner.tuner_id}] trial {trial.trial_id}  [{hps}]  {metric} "
+                  f"{_fmt(trial.score)}", flush=True)
+
     def best_value(self):
         trials = self.tuner.oracle.get_best_trials(1)
         return trials[0].score if trials else None
@@ -151,9 +201,9 @@ class Search:
         rows = self.rows()
         if not rows:
             return
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.project.mkdir(parents=True, exist_ok=True)
         columns = list(dict.fromkeys(k for r in rows for k in r))
-        with atomic_path(self.directory / "results.csv") as tmp:
+        with atomic_path(self.project / "results.csv") as tmp:
             with open(tmp, "w", newline="") as f:
                 writer = csv.DictWriter(f, columns)
                 writer.writeheader()
@@ -164,9 +214,9 @@ class Search:
                  f"a validation split carved from the training data ({self.val_split})")
         title = (f"# {self.kind} search on {self.name}\n\nObjective: "
                  f"{self.tuner.oracle.objective.name} on {split}, seed {self.seed}.\n\n")
-        with atomic_path(self.directory / "results.md") as tmp:
+        with atomic_path(self.project / "results.md") as tmp:
             tmp.write_text(title + "\n".join(lines) + "\n")
-        plot_trials(rows, self.tuner.oracle.objective.name, self.directory / "results.png",
+        plot_trials(rows, self.tuner.oracle.objective.name, self.project / "results.png",
                     f"{self.kind} search on {self.name}")
 
     # -- running --------------------------------------------------------------------------
@@ -180,22 +230,29 @@ class Search:
         val_size = self.val_size
         splits = load_splits(self.task.dataset, seed=self.seed, data_dir=self.data_dir,
                              val_size=val_size)
-        batch = self.recipe["batch_size"]
-        train_ds = pipeline(*splits.train, batch, shuffle=True, seed=self.seed,
-                            augment=augmentations.get(self.recipe["augment"]))
-        val_ds = pipeline(*splits.val, batch)
+        self.hypermodel.train_x = splits.train[0]
         self.started = time.time()
-        keras.utils.set_random_seed(self.seed)
         if self.verbose:
             origin = ("the dataset's own" if val_size is None else "carved from the training "
                       "data")
+            where = (f"worker {self.tuner.tuner_id} of the chief at "
+                     f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
+                     if self.role == "worker" else
+                     f"{len(self._finished())} trial(s) already finished" +
+                     ("; chief: the workers run the trials" if self.role else ""))
             print(f"[{self.name}] {self.kind} search: {labelled_count(splits.train[1])} train / "
-                  f"{labelled_count(splits.val[1])} validation examples ({origin}); "
-                  f"{len(self._finished())} trial(s) already finished", flush=True)
-        self.tuner.search(train_ds, validation_data=val_ds, epochs=self.epochs, verbose=0,
-                          shuffle=False)
-        self.write_results()
+                  f"{labelled_count(splits.val[1])} validation examples ({origin}); {where}",
+                  flush=True)
+        self.tuner.search(splits.train, validation_data=splits.val, epochs=self.epochs)
+        if self.role != "worker":
+            self.write_results()
         return self
+
+    def defaults_value(self):
+        """The objective of the builder's defaults (the first trial), or None."""
+        first = sorted(self._finished(), key=lambda t: t.trial_id)[:1]
+        defaults = self.tuner.oracle.hyperparameters.values
+        return first[0].score if first and first[0].hyperparameters.values == defaults else None
 
     def best_hyperparameters(self):
         values = self.tuner.get_best_hyperparameters(1)[0].values
@@ -205,24 +262,38 @@ class Search:
 def search(name, tuner="random", max_trials=10, epochs=5, val_split=0.2, seed=0,
            directory="tuner_runs", resume=False, strategy=None, data_dir=None, out=None,
            final_epochs=None, retrain=True, verbose=True, command=None):
-    """Run (or resume) a search, write DIR/results.csv, results.md and results.png, then
-    retrain the best configuration and save OUT/NAME.tuned.keras with its card."""
+    """Run (or resume) a search, write DIR/NAME/results.csv, results.md and results.png, then
+    retrain the best configuration and save OUT/NAME.tuned.keras with its card (OUT defaults
+    to DIR/NAME: a search never writes into the package's saved_models/ unless asked to)."""
     s = Search(name, tuner, max_trials, epochs, val_split, seed, directory, resume, strategy,
                data_dir, verbose).run()
+    if s.role == "worker":  # the chief holds the results and retrains the best
+        return {"search": s}
     result = {"search": s, "best": s.best_hyperparameters(), "rows": s.rows()}
     if retrain:
         card = {"tuning": {
             "tuner": tuner, "trials": len(s.rows()), "max_trials": max_trials,
             "epochs_per_trial": epochs, "val_split": val_split, "seed": seed,
             "best_hyperparameters": result["best"], "best_val": s.best_value(),
+            "defaults_val": s.defaults_value(), "winner": _winner(s),
             "objective": s.tuner.oracle.objective.name, "directory": str(directory)}}
         result["final"] = train(
-            name, out=out or saved_models_dir(), epochs=final_epochs, seed=seed,
+            name, out=out or s.project, epochs=final_epochs, seed=seed,
             data_dir=data_dir, strategy=s.tuner.distribution_strategy or "auto",
             val_size=s.val_size, overrides=result["best"], artifact_name=f"{name}.tuned",
             extra_card=card, command=command, verbose=verbose,
-            backup_dir=Path(directory) / f".{name}.final.backup")
+            backup_dir=s.project / ".final.backup")
     return result
+
+
+def _winner(search):
+    """Which configuration the retraining uses, as the card says it: the builder's defaults
+    when no trial beat them on validation, else the tuned values."""
+    defaults = search.tuner.oracle.hyperparameters.values
+    best = search.tuner.get_best_hyperparameters(1)[0].values
+    if search.defaults_value() is None:
+        return "tuned (the defaults were not among the trials)"
+    return "defaults (no trial beat them on validation)" if best == defaults else "tuned"
 
 
 def _fmt(value):

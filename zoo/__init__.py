@@ -7,28 +7,41 @@
     model = zoo.load("spirals_mlp")   # the saved, verified artifact
 """
 import os
+import sys
+
+
+def _listing_only():
+    """True while `python -m zoo list ...` starts: that command reads the model index and the
+    cards only, so importing Keras (and TensorFlow with it) would be nearly all of its time.
+    Python keeps the interpreter's own arguments in `sys.orig_argv`."""
+    argv = getattr(sys, "orig_argv", [])
+    if "-m" not in argv:
+        return False
+    module = argv.index("-m")
+    return argv[module + 1:module + 3] == ["zoo", "list"]
+
 
 # the backend is the user's (KERAS_BACKEND, else ~/.keras/keras.json, else Keras' default,
 # TensorFlow); only TensorFlow's C++ start-up chatter is turned down unless asked for
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from zoo.artifacts import ArtifactError, load, read_card  # noqa: E402
 from zoo.quiet import import_backend_quietly  # noqa: E402
 
-import_backend_quietly()
-
-# every serializable class of the zoo registers on import, so that after `import zoo`
-# Keras' own `keras.saving.load_model(path, safe_mode=True)` loads any zoo model
-from zoo import data, layers, models  # noqa: E402
-from zoo.text import hashing, minilm  # noqa: E402, F401
-from zoo.artifacts import ArtifactError, load, read_card  # noqa: E402
+if not _listing_only():
+    import_backend_quietly()
+    # every serializable class of the zoo registers on import, so that after `import zoo`
+    # Keras' own `keras.saving.load_model(path, safe_mode=True)` loads any zoo model
+    from zoo import data, layers, models  # noqa: F401
+    from zoo.text import hashing, minilm  # noqa: F401
 from zoo.registry import Task, build, get, list_models, register_model  # noqa: E402
 
 __version__ = "0.1.0"
 
 
 def describe(name):
-    """A dict describing a registered model: task, data, parameters, metric, bar, and the
-    measured result of its saved artifact when one exists."""
+    """A dict describing a registered model: task, data, parameters, metric, bar, how it
+    trains (its recipe), and the measured result of its saved artifact when one exists."""
     task = get(name)
     model = build(name)
     card = read_card(name)
@@ -44,6 +57,7 @@ def describe(name):
         "goal": task.goal,
         "measured": _headline(card) if card else None,
         "tunable": sorted(_search_space_names(task)),
+        "recipe": task.recipe,
     }
 
 
@@ -64,8 +78,9 @@ def _search_space_names(task):
 
 
 def predict(name_or_model, inputs, **kwargs):
-    """Predictions of a saved model (by name or path) or a model object. Raw text models accept
-    a plain Python list of strings here."""
+    """Predictions of a saved model (by name or path) or a model object: one dict per input.
+    Takes what `python -m zoo predict` takes (image paths, texts, numbers, "x,y" strings) and
+    arrays; see `zoo.inference.predict` for the options."""
     from zoo.inference import predict as _predict
 
     return _predict(name_or_model, inputs, **kwargs)

@@ -3,20 +3,21 @@ import argparse
 import json
 import sys
 
-from zoo import artifacts, cards, inference, registry
-from zoo.cli import accept_negative_inputs
+from zoo import artifacts, cards, registry
+from zoo.cli import accept_negative_inputs, common_options, run_command
 
 
 def cmd_list(args):
+    """From the model index and the cards alone: no Keras, no TensorFlow, no model built."""
+    index = registry.read_index()
     rows = []
-    for name in registry.list_models(args.filter):
-        task = registry.get(name)
-        card = artifacts.read_card(name)
-        measured = cards.headline(card).get(task.metric) if card else None
-        params = card["params"] if card else registry.build(name).count_params()
-        bar = ", ".join(f"{k} {v}" for k, v in task.bar.items())
-        rows.append((name, f"{params:,}", task.dataset, task.metric, bar,
-                     "-" if measured is None else f"{measured:.4f}"))
+    for name in registry.matching(sorted(index), args.filter):
+        entry, card = index[name], artifacts.read_card(name)
+        measured = cards.headline(card).get(entry["metric"]) if card else None
+        params = card["params"] if card else entry["params"]
+        bar = ", ".join(f"{k} {v}" for k, v in entry["bar"].items())
+        rows.append((name, "-" if params is None else f"{params:,}", entry["dataset"],
+                     entry["metric"], bar, "-" if measured is None else f"{measured:.4f}"))
     header = ("model", "params", "data", "metric", "bar", "measured (test)")
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths)] + rows:
@@ -34,35 +35,30 @@ def cmd_describe(args):
 def cmd_evaluate(args):
     from zoo.evaluation import evaluate_artifact
 
-    result = evaluate_artifact(args.name, data_dir=args.data_dir, tta=args.tta)
+    result = evaluate_artifact(args.name, data_dir=args.data_dir, tta=args.tta,
+                               verify=not args.no_verify)
     for key, value in result.items():
         print(f"{key:>16}: {value}")
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(result, allow_nan=False))
     return 0
 
 
 def cmd_predict(args):
-    model = artifacts.load(args.name, compile=False)  # inference needs no optimiser state
-    task = inference.task_of(model)
-    if task is not None and task.input_kind == "graph":
-        rows = inference.predict(model, args.inputs, data_dir=args.data_dir)
-    else:
-        notices = []
-        batch = inference.parse_inputs(model, args.inputs, notices)
-        for note in notices:
-            inference.warn(note)
-        outputs = model.predict(batch, verbose=0)
-        rows = inference.describe_outputs(model, outputs, inference.class_names_for(args.name))
+    from zoo import inference
+
+    rows = inference.predict(args.name, args.inputs, data_dir=args.data_dir,
+                             verify=not args.no_verify,
+                             invert=False if args.no_invert else "auto")
     if args.json:
-        print(json.dumps(rows))
+        print(json.dumps(rows, allow_nan=False))
         return 0
+    names = inference.class_names_for(args.name)
     for raw, row in zip(args.inputs, rows):
         if row["probabilities"] is None:
             print(f"{raw}: {row['label']:.6f}")
         else:
             top = sorted(enumerate(row["probabilities"]), key=lambda t: -t[1])[:5]
-            names = inference.class_names_for(args.name)
             probs = ", ".join(f"{names[i] if names else i} {p:.3f}" for i, p in top)
             shown = f"node {raw}" if "node" in row else raw
             print(f"{shown}: {row['name']}  ({probs})")
@@ -72,34 +68,41 @@ def cmd_predict(args):
 def cmd_export(args):
     from zoo.evaluation import export_saved_model
 
-    path = export_saved_model(args.name, args.dir, args.format)
+    path = export_saved_model(args.name, args.dir, args.format, verify=not args.no_verify)
     print(f"wrote {path}")
     return 0
 
 
 def cmd_cards(args):
     print(f"wrote {cards.write(args.dir)}")
+    print(f"wrote {registry.write_index()}")
     return 0
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m zoo")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("list", help="registered models with their bars and measured results")
+
+    def command(name, run, help, loads=False):
+        p = sub.add_parser(name, parents=[common_options()], help=help)
+        p.set_defaults(run=run)
+        if loads:
+            p.add_argument("--no-verify", action="store_true", help=(
+                "load the saved model even when its sha256 does not match its card"))
+        return p
+
+    p = command("list", cmd_list, "registered models with their bars and measured results")
     p.add_argument("filter", nargs="?")
-    p.set_defaults(run=cmd_list)
-    p = sub.add_parser("describe", help="everything the zoo knows about one model")
+    p = command("describe", cmd_describe, "everything the zoo knows about one model")
     p.add_argument("name")
-    p.set_defaults(run=cmd_describe)
-    p = sub.add_parser("evaluate", help="metrics of a saved model on its test split")
+    p = command("evaluate", cmd_evaluate, "metrics of a saved model on its test split", True)
     p.add_argument("name")
     p.add_argument("--data-dir")
     p.add_argument("--tta", choices=["none", "mirror", "mirror_translate"],
                    help="test-time augmentation views for this evaluation (default: the "
                         "model's own; 'none' for single-view figures such as papers report)")
     p.add_argument("--json", action="store_true", help="end with one JSON line")
-    p.set_defaults(run=cmd_evaluate)
-    p = accept_negative_inputs(sub.add_parser("predict", help="predict with a saved model"))
+    p = accept_negative_inputs(command("predict", cmd_predict, "predict with a saved model", True))
     p.add_argument("name")
     p.add_argument("inputs", nargs="+",
                    help="image files, texts, numbers (sine_basis), x,y pairs (spirals_mlp) "
@@ -107,22 +110,17 @@ def main(argv=None):
     p.add_argument("--data-dir", help="graph models: folder holding planetoid/ (default: "
                    "$ZOO_DATA_DIR)")
     p.add_argument("--json", action="store_true", help="print one JSON list")
-    p.set_defaults(run=cmd_predict)
-    p = sub.add_parser("export", help="export a saved model for serving")
+    p.add_argument("--no-invert", action="store_true", help=(
+        "grey (MNIST) models: keep dark-on-light images as they are instead of inverting them"))
+    p = command("export", cmd_export, "export a saved model for serving", True)
     p.add_argument("name")
     p.add_argument("--format", default="saved_model", choices=["saved_model"])
     p.add_argument("dir")
-    p.set_defaults(run=cmd_export)
-    p = sub.add_parser("cards", help="regenerate saved_models/README.md from the cards")
+    p = command("cards", cmd_cards, "regenerate saved_models/README.md from the cards and the "
+                                    "model index that `list` reads")
     p.add_argument("--dir", help="folder of artifacts (default: saved_models/)")
-    p.set_defaults(run=cmd_cards)
     args = parser.parse_args(argv)
-    try:
-        return args.run(args)
-    except (artifacts.ArtifactError, inference.InputError, ValueError,
-            FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return run_command(args.run, args)
 
 
 if __name__ == "__main__":

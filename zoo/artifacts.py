@@ -3,6 +3,8 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
+import sys
 import tempfile
 import warnings
 import zipfile
@@ -12,7 +14,10 @@ SAVED_MODELS_VARIABLE = "ZOO_SAVED_MODELS"
 
 
 class ArtifactError(ValueError):
-    """A saved model that is missing, corrupt, or not a keras-zoo model."""
+    """A saved model that is missing, corrupt, altered, or not a keras-zoo model."""
+
+
+PUBLISHED = "published.json"  # in a staging folder: the set is complete, move it into place
 
 
 def saved_models_dir():
@@ -38,12 +43,13 @@ def artifact_path(name_or_path):
 
 
 @contextlib.contextmanager
-def atomic_path(target):
-    """Yield a temporary path beside `target` (same suffix); on success it replaces `target` in
-    one rename, on any error it is deleted and `target` is left as it was."""
+def atomic_path(target, suffix=None):
+    """Yield a temporary path beside `target` ending in `suffix` (default: the target's); on
+    success it replaces `target` in one rename, on any error it is deleted and `target` is left
+    as it was."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}",
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{suffix or target.suffix}",
                                dir=target.parent)
     os.close(fd)
     umask = os.umask(0)
@@ -68,6 +74,62 @@ def write_json(data, path):
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=_jsonable) + "\n")
     return Path(path)
+
+
+def staging_dir(folder, stem):
+    return Path(folder) / f".{stem}.publishing"
+
+
+@contextlib.contextmanager
+def publishing(folder, stem):
+    """Yield an empty staging folder inside `folder`; the files written into it (an artifact,
+    its card, its figures) replace their namesakes in `folder` together when the block ends,
+    and none of them does when it raises.
+
+    The set is committed by writing `published.json` (its file names) into the staging folder
+    after everything else; the renames follow. A process killed before the commit leaves the
+    previous set as it was (the staging folder is discarded by the next publish); one killed
+    between the commit and the last rename (a few renames' time) leaves a committed staging
+    folder that `finish_publishing` completes, which the next publish of `stem` does first,
+    and meanwhile `load` refuses the half-moved artifact (its sha256 no longer matches the
+    card)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    finish_publishing(folder, stem)
+    staging = staging_dir(folder, stem)
+    staging.mkdir()
+    committed = False
+    try:
+        yield staging
+        names = sorted(p.name for p in staging.iterdir())
+        with atomic_path(staging / PUBLISHED) as tmp:
+            tmp.write_text(json.dumps(names))
+            _fsync(tmp)
+        committed = True
+        finish_publishing(folder, stem)
+    finally:
+        if not committed:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def finish_publishing(folder, stem):
+    """Complete a committed publish of `stem` in `folder` (move its files into place), or
+    discard an uncommitted one. Returns the names moved into place."""
+    staging = staging_dir(folder, stem)
+    if not staging.exists():
+        return []
+    marker = staging / PUBLISHED
+    names = json.loads(marker.read_text()) if marker.exists() else []
+    for name in names:
+        if (staging / name).exists():
+            os.replace(staging / name, Path(folder) / name)
+    shutil.rmtree(staging, ignore_errors=True)
+    return names
+
+
+def _fsync(path):
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
 
 
 def _jsonable(value):
@@ -97,8 +159,27 @@ def read_card(name_or_path):
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def load(name_or_path, compile=True):
-    """Load a saved model by registered name or by path, always with `safe_mode=True`."""
+def check_against_card(path):
+    """Check the file at `path` against the sha256 of its card: an `ArtifactError` when they
+    differ, a notice on stderr when there is no card to check against."""
+    path = Path(path)
+    card = card_path(path)
+    if not card.exists():
+        print(f"notice: {path} has no card ({card.name}) beside it, so its origin and "
+              f"integrity cannot be checked; loading it as it is", file=sys.stderr)
+        return
+    expected = json.loads(card.read_text()).get("sha256")
+    if expected and sha256(path) != expected:
+        raise ArtifactError(
+            f"{path} does not match its card: the file's sha256 differs from {card.name}'s, so "
+            f"it was altered or replaced after training (or a publish was interrupted). Restore "
+            f"it (`git checkout -- {path}`), retrain it, or load it anyway with verify=False "
+            f"(`--no-verify` on the command line).")
+
+
+def load(name_or_path, compile=True, verify=True):
+    """Load a saved model by registered name or by path, always with `safe_mode=True`, after
+    checking the file against its card's sha256 (`verify=False` skips the check)."""
     import keras
 
     import zoo  # noqa: F401  (registers every zoo class for deserialisation)
@@ -111,6 +192,8 @@ def load(name_or_path, compile=True):
     if not zipfile.is_zipfile(path):
         raise ArtifactError(f"{path} is not a valid .keras archive (truncated or corrupt?). "
                             f"Re-train it or restore it from git (`git checkout -- {path}`).")
+    if verify:
+        check_against_card(path)
     try:
         with warnings.catch_warnings():
             # models trained on cached encoder features are saved without optimiser state

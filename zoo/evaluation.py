@@ -6,13 +6,14 @@ from zoo.data import labelled_count, pipeline
 from zoo.data.catalog import load_test
 
 
-def evaluate_artifact(name_or_path, data_dir=None, batch_size=256, tta=None):
+def evaluate_artifact(name_or_path, data_dir=None, batch_size=256, tta=None, verify=True):
     """Metrics of the saved model on the official test split of its task (`params` included).
 
     `tta` ("none", "mirror" or "mirror_translate") replaces the views of the model's own
     test-time augmentation for this evaluation, e.g. "none" to compare with papers' single-view
-    figures; the saved file is not changed."""
-    model = artifacts.load(name_or_path)
+    figures; the saved file is not changed. `verify=False` loads a file its card does not
+    match."""
+    model = artifacts.load(name_or_path, verify=verify)
     card = artifacts.read_card(name_or_path) or {}
     task = registry.get(card.get("name") or model.name)
     views = set_tta_views(model, tta) if tta is not None else tta_views(model)
@@ -49,10 +50,10 @@ def set_tta_views(model, views):
     return views
 
 
-def export_saved_model(name_or_path, directory, fmt="saved_model"):
+def export_saved_model(name_or_path, directory, fmt="saved_model", verify=True):
     """Write a TensorFlow SavedModel whose `serve` signature is the Keras model's forward pass."""
     if fmt != "saved_model":
         raise ValueError(f"unknown export format {fmt!r}; only 'saved_model' is supported")
-    model = artifacts.load(name_or_path)
+    model = artifacts.load(name_or_path, verify=verify)
     model.export(str(directory), format="tf_saved_model", verbose=False)
     return Path(directory)

@@ -2,7 +2,7 @@
 "failed call to cuInit" on machines without a GPU) are not errors, but a newcomer reads them as
 such. They are written by C++ straight to file descriptor 2, past Python's `sys.stderr`, so
 they are hidden by pointing that descriptor at /dev/null while Keras' backend is imported and
-TensorFlow probes its devices. `ZOO_VERBOSE=1` shows them."""
+TensorFlow probes its devices. `--verbose` on a command line, or `ZOO_VERBOSE=1`, shows them."""
 import contextlib
 import os
 import sys
@@ -28,7 +28,7 @@ def native_stderr_silenced():
 def import_backend_quietly():
     """Import Keras and, on the TensorFlow backend, let TensorFlow probe its devices, with the
     native start-up lines hidden unless `$ZOO_VERBOSE` is set. Python errors still raise."""
-    if os.environ.get(VERBOSE_VARIABLE) or "keras" in sys.modules:
+    if os.environ.get(VERBOSE_VARIABLE) or "--verbose" in sys.argv[1:] or "keras" in sys.modules:
         return
     with native_stderr_silenced():
         import keras

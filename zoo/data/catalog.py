@@ -3,20 +3,8 @@
 The test split is behind a function (`Splits.load_test`) so that code which fits or tunes
 never touches it by accident: only final evaluation calls it.
 """
-import dataclasses
-from typing import Callable, Optional
-
 from zoo.data import graphs, images, synthetic
-from zoo.data.splits import carve_validation
-
-
-@dataclasses.dataclass
-class Splits:
-    train: tuple  # (x, y)
-    val: tuple  # (x, y), disjoint from train
-    load_test: Callable[[], tuple]  # -> (x, y); call only to report final metrics
-    class_names: Optional[list] = None
-    info: dict = dataclasses.field(default_factory=dict)  # sizes and provenance, for cards
+from zoo.data.splits import Splits, carve_validation
 
 
 def _generated_train_val(generate, seed, val_size):

@@ -27,6 +27,7 @@ import pickle
 import numpy as np
 
 from zoo.data.images import DataNotFoundError, resolve_data_dir
+from zoo.data.splits import Splits
 
 PLANETOID_PARTS = ("x", "y", "tx", "ty", "allx", "ally", "graph")
 VALIDATION_NODES = 500
@@ -174,8 +175,6 @@ def graph_splits(name):
     """A `zoo.data.catalog` loader for one Planetoid graph: its standard split as Splits."""
 
     def load(seed=0, data_dir=None, val_size=None):
-        from zoo.data.catalog import Splits
-
         if val_size not in (None, VALIDATION_NODES):
             raise ValueError(f"{name} uses the standard Planetoid split ({VALIDATION_NODES} "
                              f"validation nodes); a validation size of {val_size} is not "

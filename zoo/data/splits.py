@@ -1,5 +1,20 @@
-"""Validation splits carved from training data, and stratified k-fold cross-validation."""
+"""A dataset's splits; validation splits carved from training data, and stratified k-fold
+cross-validation."""
+import dataclasses
+from typing import Callable, Optional
+
 import numpy as np
+
+
+@dataclasses.dataclass
+class Splits:
+    """A task's data: train and validation in memory, the test split behind a function."""
+
+    train: tuple  # (x, y)
+    val: tuple  # (x, y), disjoint from train
+    load_test: Callable[[], tuple]  # -> (x, y); call only to report final metrics
+    class_names: Optional[list] = None
+    info: dict = dataclasses.field(default_factory=dict)  # sizes and provenance, for cards
 
 
 def carve_validation(x, y, val_size, seed=0):

@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from zoo.data.images import DATA_DIR_VARIABLE, DataNotFoundError, resolve_data_dir
-from zoo.data.splits import carve_validation
+from zoo.data.splits import Splits, carve_validation
 
 AG_NEWS_CLASSES = ["World", "Sports", "Business", "Sci/Tech"]
 AG_NEWS_FOLDER = "ag_news_csv"
@@ -78,8 +78,6 @@ def ag_news_splits(seed=0, data_dir=None, val_size=None):
     7,600). Offline only test.csv exists: then train and validation are carved from those 7,600
     rows and there is no held-out test split; report k-fold cross-validation instead
     (training.cv)."""
-    from zoo.data.catalog import Splits
-
     if has_official_train(data_dir):
         x, y = load_ag_news("train", data_dir)
         train, val = carve_validation(x, y, val_size or 5_000, seed=seed)

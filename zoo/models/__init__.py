@@ -1,2 +1,3 @@
-"""Importing this package registers every model family's builders."""
-from zoo.models import basics, fastnet, graph, mnist, resnet, text  # noqa: F401
+"""The model families, one folder each: builders and search spaces (`models.py`), recipes
+(`recipes.py`), and the networks they build on. Importing this package registers them all."""
+from zoo.models import agnews, basics, cifar, graph, mnist  # noqa: F401

@@ -23,15 +23,25 @@ class HashedWordIds(keras.layers.Layer):
         self.max_length = int(max_length)
         self.ngrams = int(ngrams)
 
-    def call(self, texts):
+    def tokens(self, texts):
+        """The ragged `(batch, None)` string tokens of `texts`, before truncation."""
         import tensorflow as tf  # string ops: the text models need the TensorFlow backend
 
         texts = tf.strings.lower(tf.reshape(tf.convert_to_tensor(texts), [-1]))
         texts = tf.strings.regex_replace(texts, r"[^a-z0-9]+", " ")
         words = tf.strings.split(tf.strings.strip(texts))
-        tokens = words
         if self.ngrams > 1:
-            tokens = tf.strings.ngrams(words, list(range(1, self.ngrams + 1)), separator=" ")
+            return tf.strings.ngrams(words, list(range(1, self.ngrams + 1)), separator=" ")
+        return words
+
+    def token_counts(self, texts):
+        """Tokens per text before truncation to `max_length` (a NumPy int array)."""
+        return self.tokens(texts).row_lengths().numpy()
+
+    def call(self, texts):
+        import tensorflow as tf
+
+        tokens = self.tokens(texts)
         ids = tf.strings.to_hash_bucket_fast(tokens, self.num_buckets - 1) + 1
         ids = tf.cast(ids[:, : self.max_length], "int32")
         return ids.to_tensor(0)

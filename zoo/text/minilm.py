@@ -72,14 +72,24 @@ class WordPiecePreprocessor(keras.layers.Layer):
     def build(self, input_shape):
         self.built = True  # the tokenizer holds a vocabulary, no weights
 
-    def call(self, texts):
+    def pieces(self, texts):
+        """The ragged `(batch, None)` word-piece ids of `texts`, before truncation."""
         import tensorflow as tf  # string and ragged ops: the TensorFlow backend only
 
         texts = tf.reshape(tf.convert_to_tensor(texts), [-1])
         pieces = self.tokenizer(texts)
         if isinstance(pieces, list):  # keras-hub hands eager callers Python lists
             pieces = tf.ragged.constant(pieces, dtype="int32", ragged_rank=1)
-        pieces = tf.cast(pieces[:, : self.max_length - 2], "int32")
+        return pieces
+
+    def token_counts(self, texts):
+        """Ids per text before truncation to `max_length`, [CLS] and [SEP] included."""
+        return self.pieces(texts).row_lengths().numpy() + 2
+
+    def call(self, texts):
+        import tensorflow as tf
+
+        pieces = tf.cast(self.pieces(texts)[:, : self.max_length - 2], "int32")
         rows = pieces.nrows()
         cls = tf.fill([rows, 1], tf.cast(self.tokenizer.cls_token_id, "int32"))
         sep = tf.fill([rows, 1], tf.cast(self.tokenizer.sep_token_id, "int32"))

@@ -6,6 +6,7 @@ Every model takes raw pixels (uint8 0-255, shape (28, 28, 1) by default: `input_
 import keras
 
 from zoo.models.common import class_count, compile_for, image_shape, make_optimizer
+from zoo.models.mnist.recipes import RECIPES
 from zoo.registry import register_model
 
 MNIST_SHAPE = (28, 28, 1)
@@ -25,7 +26,8 @@ def _softmax_space(hp):
 @register_model(
     description="MNIST with one dense softmax layer (IE 534 homework 1)",
     dataset="mnist", kind="classification", metric="accuracy", bar={"accuracy": 0.92},
-    search_space=_softmax_space, figures=MNIST_FIGURES, input_kind="image")
+    search_space=_softmax_space, figures=MNIST_FIGURES, input_kind="image",
+    recipe=RECIPES["mnist_softmax"])
 def mnist_softmax(learning_rate=3e-3, l2=1e-6, input_shape=MNIST_SHAPE, num_classes=10):
     """Multinomial logistic regression on the 784 scaled pixels (7,850 parameters)."""
     inputs, x = _pixels(image_shape("mnist_softmax", input_shape, 1))
@@ -52,7 +54,8 @@ def _cnn_space(hp):
     description="MNIST CNN with dropout and an L2 penalty (ECE-472 assignment 3)",
     dataset="mnist", kind="classification", metric="accuracy",
     bar={"accuracy": 0.995}, goal={"accuracy": 0.996}, search_space=_cnn_space,
-    figures=MNIST_FIGURES, input_kind="image")
+    figures=MNIST_FIGURES, input_kind="image",
+    recipe=RECIPES["mnist_cnn"])
 def mnist_cnn(width=32, dense_units=128, dropout=0.3, l2=5e-5, optimizer="adam",
               learning_rate=2e-3, input_shape=MNIST_SHAPE, num_classes=10):
     """Two stages of two 3x3 convolutions (width, 2 x width) with batch norm and max pooling,
@@ -88,7 +91,8 @@ def _tiny_space(hp):
     description="The fewest parameters at >= 80% MNIST test accuracy (ECE-472 extra challenge)",
     dataset="mnist", kind="classification", metric="accuracy",
     bar={"accuracy": 0.80, "params_max": 200}, goal={"params_max": 100},
-    search_space=_tiny_space, figures=MNIST_FIGURES, input_kind="image")
+    search_space=_tiny_space, figures=MNIST_FIGURES, input_kind="image",
+    recipe=RECIPES["mnist_tiny"])
 def mnist_tiny(grid=5, hidden=5, crop=4, learning_rate=2e-2, input_shape=MNIST_SHAPE,
                num_classes=10):
     """Parameter-free preprocessing, then a two-layer network with a narrow bottleneck.

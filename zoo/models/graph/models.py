@@ -20,6 +20,7 @@ import keras
 from zoo.layers import (GraphAttention, GraphConvolution, InitialResidualConvolution,
                         RowNormalization)
 from zoo.models.common import MaskedAccuracy
+from zoo.models.graph.recipes import RECIPES
 from zoo.registry import register_model
 
 GRAPH_FIGURES = ("training_curves", "confusion_matrix", "node_embedding")
@@ -91,7 +92,7 @@ def _register(name, dataset, paper, bar, space):
         name, description=f"{paper} on {dataset}: semi-supervised node classification, standard "
                           f"Planetoid split (CPSC 452, COMP541, CS/DS 541)",
         dataset=dataset.lower(), kind="classification", metric="accuracy", bar=bar,
-        search_space=space, figures=GRAPH_FIGURES, input_kind="graph")
+        search_space=space, figures=GRAPH_FIGURES, input_kind="graph", recipe=RECIPES[name])
 
 
 @_register("gcn_cora", "Cora", "GCN (Kipf & Welling 2017)", {"accuracy": 0.81}, _gcn_space)
@@ -160,7 +161,8 @@ def _gcnii_space(hp):
     "gcnii_cora", description="GCNII (Chen et al. 2020), 16 layers deep, on Cora: the zoo's "
                               "best Cora model (later work than GCN and GAT; standard split)",
     dataset="cora", kind="classification", metric="accuracy", bar={"accuracy": 0.84},
-    search_space=_gcnii_space, figures=GRAPH_FIGURES, input_kind="graph")
+    search_space=_gcnii_space, figures=GRAPH_FIGURES, input_kind="graph",
+    recipe=RECIPES["gcnii_cora"])
 def gcnii_cora(depth=16, hidden=64, alpha=0.1, lam=0.5, dropout=0.6, l2_conv=0.01,
                l2_dense=5e-4, learning_rate=0.01, num_features=1433, num_classes=7):
     return gcnii("gcnii_cora", num_features, num_classes, depth, hidden, alpha, lam, dropout,

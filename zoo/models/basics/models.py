@@ -2,6 +2,7 @@
 import keras
 
 from zoo.layers import GaussianBasis
+from zoo.models.basics.recipes import RECIPES
 from zoo.models.common import OPTIMIZERS, compile_for, make_optimizer
 from zoo.registry import register_model
 
@@ -19,7 +20,8 @@ def _sine_space(hp):
                 "trained by plain minibatch SGD (ECE-472 assignment 1)",
     dataset="noisy_sine", kind="regression", metric="mse",
     bar={"mse": 0.005}, goal={"mse": 0.003}, search_space=_sine_space,
-    figures=("sine_fit", "sine_bases", "training_curves"))
+    figures=("sine_fit", "sine_bases", "training_curves"),
+    recipe=RECIPES["sine_basis"])
 def sine_basis(num_basis=6, family="gaussian", learning_rate=0.05, momentum=0.0, input_dim=1):
     """Linear model on `num_basis` learnable bases: `y_hat = w . phi(x) + b`.
 
@@ -50,7 +52,8 @@ def _spirals_space(hp):
                 "(ECE-472 assignment 2)",
     dataset="spirals", kind="binary", metric="accuracy",
     bar={"train_accuracy": 1.0, "accuracy": 0.99}, search_space=_spirals_space,
-    figures=("spirals_boundary", "training_curves"))
+    figures=("spirals_boundary", "training_curves"),
+    recipe=RECIPES["spirals_mlp"])
 def spirals_mlp(depth=4, width=64, activation="relu", l2=1e-5, learning_rate=1e-2,
                 optimizer="adam", input_dim=2):
     """MLP from (x1, x2) to p(t=1 | x): `depth` hidden layers of `width` units, each kernel with

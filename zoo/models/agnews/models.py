@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from zoo.layers import TokenAndPositionEmbedding, TransformerEncoderBlock
+from zoo.models.agnews.recipes import RECIPES
 from zoo.models.common import class_count, compile_for, make_optimizer
 from zoo.registry import register_model
 from zoo.text.hashing import BagOfEmbeddings, HashedWordIds
@@ -105,7 +106,8 @@ def minilm_features(texts, mode="frozen", encoder=None, pooling="layers", ngrams
     description="AG News: all-MiniLM-L6-v2 sentence encoder (keras-hub) + classifier head; "
                 "frozen or fine-tuned",
     bar={"accuracy": 0.90}, goal={"accuracy": 0.91}, search_space=_minilm_space,
-    requires=_minilm_weights_missing, cached_features=minilm_features, **COMMON)
+    requires=_minilm_weights_missing, cached_features=minilm_features, **COMMON,
+                recipe=RECIPES["agnews_minilm"])
 def agnews_minilm(mode="frozen", hidden=1024, dropout=0.5, learning_rate=5e-4,
                   weight_decay=0.05, encoder=None, pooling="layers", ngrams=2,
                   ngram_buckets=2**18, ngram_rate_scale=10.0, num_classes=CLASSES):
@@ -162,7 +164,8 @@ def _scratch_space(hp):
 
 
 @register_model(description="AG News: a transformer encoder trained from scratch",
-                bar={"accuracy": 0.80}, search_space=_scratch_space, **COMMON)
+                bar={"accuracy": 0.80}, search_space=_scratch_space, **COMMON,
+                recipe=RECIPES["agnews_transformer"])
 def agnews_transformer(embed_dim=64, num_heads=4, ff_dim=128, blocks=1, max_length=96,
                        buckets=2**15, dropout=0.2, learning_rate=2e-3, num_classes=CLASSES):
     """Hashed word ids -> token + position embedding -> `blocks` pre-norm
@@ -183,7 +186,8 @@ def agnews_transformer(embed_dim=64, num_heads=4, ff_dim=128, blocks=1, max_leng
 
 
 @register_model(description="AG News: a bidirectional LSTM (or GRU) trained from scratch",
-                bar={"accuracy": 0.80}, search_space=_scratch_space, **COMMON)
+                bar={"accuracy": 0.80}, search_space=_scratch_space, **COMMON,
+                recipe=RECIPES["agnews_lstm"])
 def agnews_lstm(embed_dim=64, units=64, cell="lstm", max_length=96, buckets=2**15, dropout=0.2,
                 learning_rate=2e-3, num_classes=CLASSES):
     """Hashed word ids -> embedding (padding masked) -> bidirectional LSTM / GRU -> softmax."""
@@ -203,7 +207,8 @@ def agnews_lstm(embed_dim=64, units=64, cell="lstm", max_length=96, buckets=2**1
 
 
 @register_model(description="AG News: fastText-style bag of hashed word uni- and bigrams",
-                bar={"accuracy": 0.85}, search_space=_scratch_space, **COMMON)
+                bar={"accuracy": 0.85}, search_space=_scratch_space, **COMMON,
+                recipe=RECIPES["agnews_bow"])
 def agnews_bow(embed_dim=64, ngrams=2, max_length=256, buckets=2**17, dropout=0.2,
                learning_rate=2e-3, num_classes=CLASSES):
     """Hashed word n-grams -> embedding bag (mean over real tokens) -> softmax, as fastText

@@ -9,9 +9,7 @@ import keras
 
 from zoo.layers import ResidualBlock
 from zoo.layers.normalization import make_norm
-from zoo.models.common import (class_count, classifier_with_tta, compile_for, image_shape,
-                               make_optimizer)
-from zoo.registry import register_model
+from zoo.models.common import class_count, classifier_with_tta, image_shape
 
 CIFAR_SHAPE = (32, 32, 3)
 # per-channel mean and standard deviation of the CIFAR training images (0-255 scale)
@@ -56,24 +54,3 @@ def resnet(depth=20, version=1, width=1, classes=10, stats=CIFAR10_STATS, weight
     logits = keras.layers.Dense(class_count(name, classes), kernel_regularizer=reg,
                                 name="logits")(x)
     return classifier_with_tta(keras.Model(inputs, logits, name="network"), tta, name)
-
-
-def _resnet_space(hp):
-    return {"depth": hp.Choice("depth", [20, 32, 56], default=20),
-            "learning_rate": hp.Float("learning_rate", 0.02, 0.5, sampling="log", default=0.1),
-            "weight_decay": hp.Float("weight_decay", 1e-5, 1e-3, sampling="log", default=1e-4)}
-
-
-@register_model(
-    description="CIFAR-10 ResNet-20 as in He et al. 2016 (the paper's reference point)",
-    dataset="cifar10", kind="classification", metric="accuracy", bar={"accuracy": 0.9125},
-    search_space=_resnet_space, figures=IMAGE_FIGURES, input_kind="image")
-def cifar10_resnet20(depth=20, version=1, width=1, learning_rate=0.1, weight_decay=1e-4,
-                     tta="mirror_translate", input_shape=CIFAR_SHAPE, num_classes=10):
-    """ResNet-20 v1 (0.27 M parameters), SGD with Nesterov momentum 0.9 and L2 1e-4 at the
-    paper's rate 0.1 for batch 128 (the recipe's peak of a one-cycle schedule); evaluated with
-    test-time augmentation."""
-    model = resnet(depth, version, width, num_classes, CIFAR10_STATS, weight_decay, tta,
-                   "cifar10_resnet20", input_shape)
-    return compile_for(model, "classification", make_optimizer("nesterov", learning_rate),
-                       top5=num_classes > 5)

@@ -1,0 +1,368 @@
+"""Nothing lost, nothing silent: a failed or killed run leaves the earlier artifact set as it
+was, an altered artifact is refused, bad inputs end in one `error:` line."""
+import gzip
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import zoo
+from conftest import REPO
+from test_data import write_mnist
+from training import fit
+from training.__main__ import main as training_main
+from zoo import artifacts, inference
+from zoo.__main__ import main as zoo_main
+
+NAME = "spirals_mlp"
+
+
+def digests(folder):
+    """sha256 of every visible file in `folder`: what "left byte-identical" compares."""
+    return {p.name: artifacts.sha256(p) for p in sorted(Path(folder).iterdir()) if p.is_file()
+            and not p.name.startswith(".")}
+
+
+def assert_consistent(folder, stem):
+    """The set in `folder` is whole: the card's sha256 is the artifact's, its figures exist,
+    and no temporary file is left beside them."""
+    card = json.loads((folder / f"{stem}.json").read_text())
+    assert card["sha256"] == artifacts.sha256(folder / f"{stem}.keras")
+    assert all((folder / figure).exists() for figure in card["figures"])
+    assert not [p for p in folder.iterdir() if ".tmp" in p.name]
+
+
+def one_error_line(err):
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert "Traceback" not in err, err
+    assert sum(line.startswith("error: ") for line in lines) == 1, err
+    return next(line for line in lines if line.startswith("error: "))
+
+
+@pytest.fixture(scope="module")
+def spirals_set(tmp_path_factory):
+    """A published spirals_mlp set (artifact, card, figures), trained briefly once."""
+    out = tmp_path_factory.mktemp("published")
+    fit.train(NAME, out=out, epochs=3, verbose=False)
+    return out
+
+
+@pytest.fixture
+def out(spirals_set, tmp_path):
+    copy = tmp_path / "out"
+    shutil.copytree(spirals_set, copy)
+    return copy
+
+
+# -- failed runs keep the previous set; the trained weights wait for --resume -----------------
+
+def test_failure_while_drawing_figures_keeps_the_previous_set(out, monkeypatch, capsys):
+    before = digests(out)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(fit.plots, "draw", broken)
+    assert training_main([NAME, "--out", str(out), "--epochs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert one_error_line(err) == "error: OSError: disk full (--debug shows where)"
+    assert "--resume" in err
+    assert digests(out) == before
+    assert not artifacts.staging_dir(out, NAME).exists()
+    assert (fit.default_backup_dir(out, NAME) / fit.FITTED_WEIGHTS).exists()
+
+    monkeypatch.undo()
+    assert training_main([NAME, "--out", str(out), "--epochs", "2", "--resume"]) == 0
+    assert "training finished in an earlier run (2 epochs)" in capsys.readouterr().out
+    assert digests(out) != before
+    assert_consistent(out, NAME)
+    assert not fit.default_backup_dir(out, NAME).exists()  # removed once published
+
+
+def test_unreadable_test_split_keeps_the_previous_set_and_resume_skips_training(
+        tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("ZOO_DATA_DIR", raising=False)
+    data, out = tmp_path / "data", tmp_path / "out"
+    write_mnist(data, n_train=200, n_test=40)
+    argv = ["mnist_tiny", "--out", str(out), "--data-dir", str(data), "--epochs", "1",
+            "--val-size", "40"]
+    assert training_main(argv) == 0
+    before = digests(out)
+    test_images = next(data.rglob("t10k-images*"))
+    good = test_images.read_bytes()
+    test_images.write_bytes(good[: len(good) // 2])  # truncated
+
+    assert training_main(argv) != 0
+    err = capsys.readouterr().err
+    one_error_line(err)
+    assert digests(out) == before
+
+    test_images.write_bytes(good)
+    assert training_main(argv + ["--resume"]) == 0
+    printed = capsys.readouterr().out
+    assert "training finished in an earlier run" in printed and "epoch " not in printed
+    assert_consistent(out, "mnist_tiny")
+
+
+@pytest.mark.parametrize("bad", ["file", "read-only"])
+def test_unusable_out_is_refused_before_any_work(bad, out, tmp_path, capsys):
+    target = tmp_path / "target"
+    if bad == "file":
+        target.write_text("not a folder")
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root writes into read-only folders")
+        target.mkdir()
+        target.chmod(0o555)
+    with pytest.raises(SystemExit) as exit_:
+        training_main([NAME, "--out", str(target)])
+    assert exit_.value.code == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_epochs_zero_keeps_the_previous_set(out, capsys):
+    before = digests(out)
+    with pytest.raises(SystemExit):
+        training_main([NAME, "--out", str(out), "--epochs", "0"])
+    assert digests(out) == before
+
+
+# -- killed at random points: the previous set or the new one, never a mix -------------------
+
+def _launch(command):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def _phase_times(command):
+    """Seconds from launch to the first epoch line, the end of evaluation ("done in") and the
+    end of the run, in one uninterrupted run."""
+    started, marks = time.time(), {}
+    proc = _launch(command)
+    for line in proc.stdout:
+        if "epoch" in line and "fit" not in marks:
+            marks["fit"] = time.time() - started
+        if "done in" in line:
+            marks["evaluated"] = time.time() - started
+    assert proc.wait(timeout=300) == 0
+    marks["end"] = time.time() - started
+    return marks
+
+
+def _phase(output):
+    if "wrote" in output:
+        return "finished"
+    if "done in" in output:
+        return "figures/save"
+    return "fit/evaluation" if "epoch" in output else "start-up"
+
+
+def test_killed_training_leaves_the_previous_set_or_the_new_one(out):
+    command = [sys.executable, "-m", "training", NAME, "--out", str(out), "--epochs", "40"]
+    marks = _phase_times(command)
+    assert_consistent(out, NAME)
+    # 20 kills spread evenly from the first epoch to the end of the reference run: during
+    # fit, evaluation, figure drawing and saving
+    seen = []
+    for delay in np.linspace(marks["fit"] - 0.2, marks["end"], 20):
+        proc = _launch(command)
+        time.sleep(delay)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        output = proc.communicate(timeout=60)[0]
+        seen.append(_phase(output))
+        staging = artifacts.staging_dir(out, NAME)
+        if not (staging / artifacts.PUBLISHED).exists():
+            assert_consistent(out, NAME)  # the set as it was, or the new one whole
+        artifacts.finish_publishing(out, NAME)  # what the next publish does first
+        assert_consistent(out, NAME)
+        assert not staging.exists()
+    print("phases killed in:", {p: seen.count(p) for p in sorted(set(seen))})
+    assert {"fit/evaluation", "figures/save"} <= set(seen), seen
+
+    done = subprocess.run(command + ["--resume"], cwd=REPO, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert_consistent(out, NAME)
+
+
+def test_publishing_is_all_or_nothing(tmp_path):
+    (tmp_path / "m.keras").write_text("old model")
+    (tmp_path / "m.json").write_text("old card")
+    with pytest.raises(RuntimeError):
+        with artifacts.publishing(tmp_path, "m") as staging:
+            (staging / "m.keras").write_text("new model")
+            raise RuntimeError("killed before the card")
+    assert (tmp_path / "m.keras").read_text() == "old model"
+    assert not artifacts.staging_dir(tmp_path, "m").exists()
+    with artifacts.publishing(tmp_path, "m") as staging:
+        (staging / "m.keras").write_text("new model")
+        (staging / "m.json").write_text("new card")
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {
+        "m.keras": "new model", "m.json": "new card"}
+
+
+# -- altered artifacts are refused ------------------------------------------------------------
+
+@pytest.fixture
+def tampered(out):
+    """The published artifact with one kernel zeroed, re-saved as a valid .keras file."""
+    import keras
+
+    path = out / f"{NAME}.keras"
+    model = keras.saving.load_model(path)
+    kernel = model.get_layer("hidden0").kernel
+    kernel.assign(np.zeros(kernel.shape, "float32"))
+    model.save(path)
+    return path
+
+
+def test_tampered_artifact_is_refused_by_load_predict_and_evaluate(tampered, capsys):
+    with pytest.raises(artifacts.ArtifactError, match="does not match its card"):
+        zoo.load(tampered)
+    for argv in (["predict", str(tampered), "0.5,0.5"], ["evaluate", str(tampered)],
+                 ["export", str(tampered), str(tampered.parent / "exported")]):
+        assert zoo_main(argv) == 2
+        assert "does not match its card" in one_error_line(capsys.readouterr().err)
+    assert zoo.load(tampered, verify=False) is not None
+    assert zoo_main(["predict", str(tampered), "0.5,0.5", "--no-verify"]) == 0
+
+
+def test_artifact_without_card_loads_with_a_notice(out, capsys):
+    (out / f"{NAME}.json").unlink()
+    zoo.load(out / f"{NAME}.keras")
+    assert "has no card" in capsys.readouterr().err
+
+
+# -- inputs -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw", ["nan,0", "inf,1", "0,-inf"])
+def test_non_finite_inputs_are_refused(raw, out, capsys):
+    assert zoo_main(["predict", str(out / f"{NAME}.keras"), raw, "--json"]) == 2
+    assert "NaN or infinity" in one_error_line(capsys.readouterr().err)
+
+
+def test_json_output_is_valid_json(out, capsys):
+    assert zoo_main(["predict", str(out / f"{NAME}.keras"), "-1,0.5", "0.2,0.3", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 2 and all(len(r["probabilities"]) == 2 for r in rows)
+
+
+@pytest.mark.parametrize("inputs", [[], None, np.zeros((0, 2))])
+def test_empty_inputs_are_refused(inputs, out):
+    with pytest.raises(inference.InputError, match="no inputs"):
+        zoo.predict(out / f"{NAME}.keras", inputs)
+
+
+def test_python_predict_takes_what_the_command_line_takes(out):
+    by_strings = zoo.predict(out / f"{NAME}.keras", ["-1,0.5", "0.2,0.3"])
+    by_numbers = zoo.predict(out / f"{NAME}.keras", [[-1, 0.5], [0.2, 0.3]])
+    assert by_strings == by_numbers
+
+
+def test_builder_options_outside_their_domain_are_refused():
+    with pytest.raises(ValueError, match="depth must be a whole number >= 1"):
+        zoo.build(NAME, depth=-1)
+    with pytest.raises(ValueError, match="l2 must be a number >= 0"):
+        zoo.build(NAME, l2=-0.1)
+    assert zoo.build(NAME, depth=1, l2=0.0).count_params() > 0  # 0: no penalty
+
+
+# -- images -------------------------------------------------------------------------------
+
+def _digit(light_on_dark=True):
+    """A 28x28 "1": a vertical bar."""
+    image = np.zeros((28, 28), "uint8")
+    image[4:24, 12:16] = 255
+    return image if light_on_dark else 255 - image
+
+
+def _save(array, path, mode=None):
+    from PIL import Image
+
+    Image.fromarray(array, mode).save(path)
+    return path
+
+
+def test_sixteen_bit_images_are_scaled_not_clipped(tmp_path):
+    from PIL import Image
+
+    values = (_digit().astype("uint16") * 257) // 2  # half of full scale, 16-bit
+    path = tmp_path / "sixteen.png"
+    Image.fromarray(values).save(path)
+    notices = []
+    image = inference.load_image(path, (28, 28, 1), notices)
+    assert image.max() in (127, 128) and "8 bits" in notices[0]
+
+
+def test_dark_stroke_on_transparency_reads_as_a_light_stroke(tmp_path):
+    rgba = np.zeros((28, 28, 4), "uint8")
+    rgba[..., 3] = (_digit() > 0) * 255  # black ink where the digit is, transparent elsewhere
+    notices = []
+    image = inference.load_image(_save(rgba, tmp_path / "ink.png", "RGBA"), (28, 28, 1), notices)
+    np.testing.assert_array_equal(image[..., 0], _digit())
+    assert "composited on white" in notices[0] and "inverted" in notices[0]
+
+
+def test_dark_on_light_digits_are_inverted_unless_asked_not_to(tmp_path):
+    path = _save(_digit(light_on_dark=False), tmp_path / "paint.png")
+    notices = []
+    np.testing.assert_array_equal(inference.load_image(path, (28, 28, 1), notices)[..., 0],
+                                  _digit())
+    assert "dark-on-light" in notices[0]
+    kept = inference.load_image(path, (28, 28, 1), [], invert=False)
+    np.testing.assert_array_equal(kept[..., 0], _digit(light_on_dark=False))
+    light = inference.load_image(_save(_digit(), tmp_path / "mnist.png"), (28, 28, 1), notices)
+    np.testing.assert_array_equal(light[..., 0], _digit())
+
+
+def test_palette_image_is_read_by_its_colours(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "palette.png"
+    Image.fromarray(_digit()).convert("P").save(path)
+    np.testing.assert_array_equal(inference.load_image(path, (28, 28, 1))[..., 0], _digit())
+
+
+def test_decompression_bombs_are_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(inference, "MAX_IMAGE_PIXELS", 28 * 28 - 1)
+    path = _save(_digit(), tmp_path / "big.png")
+    with pytest.raises(inference.InputError, match="decompression bomb"):
+        inference.load_image(path, (28, 28, 1))
+
+
+def test_python_predict_reads_image_paths(tmp_path):
+    path = _save(_digit(), tmp_path / "one.png")
+    rows = zoo.predict("mnist_tiny", [str(path)])
+    assert len(rows) == 1 and len(rows[0]["probabilities"]) == 10
+
+
+def test_truncated_mnist_file_is_one_error_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("ZOO_DATA_DIR", raising=False)
+    write_mnist(tmp_path, n_train=100, n_test=20)
+    images = next(tmp_path.rglob("train-images*"))
+    images.write_bytes(gzip.compress(b"\0" * 100)[:-8])
+    assert training_main(["mnist_tiny", "--out", str(tmp_path / "out"), "--data-dir",
+                          str(tmp_path), "--epochs", "1"]) != 0
+    one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "out" / "mnist_tiny.keras").exists()
+
+
+# -- texts --------------------------------------------------------------------------------
+
+def test_texts_empty_refused_long_ones_noticed(capsys):
+    model = zoo.build("agnews_bow")
+    with pytest.raises(inference.InputError, match="empty"):
+        inference.predict(model, ["Stocks rally", "   "])
+    rows = inference.predict(model, ["word " * 1000, "Stocks rally"])
+    assert len(rows) == 2
+    err = capsys.readouterr().err
+    assert "text 0 (5,000 characters) is 1,999 tokens long" in err and "text 1" not in err

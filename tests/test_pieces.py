@@ -1,0 +1,84 @@
+"""One place builds a recipe's training pieces (`training.pieces`): `python -m training`, a
+cross-validation fold, a tuning trial and the speed benchmark all train with them."""
+import importlib.util
+
+import numpy as np
+import pytest
+
+import tuning
+import zoo
+from conftest import REPO
+from training import cv, fit, pieces, recipes
+from training.callbacks import StepSchedule, WeightAveraging
+from zoo.data import load_splits
+
+NAME, SEED, VAL = "spirals_mlp", 3, 0.2
+
+
+def _trained(tmp_path):
+    result = fit.train(NAME, epochs=1, seed=SEED, val_size=VAL, save=False, verbose=False,
+                       backup_dir=tmp_path / "backup")
+    return result["model"].get_weights()
+
+
+def _tuning_trial(tmp_path):
+    """Trial 1 of a search is the builder's defaults; one epoch, so Keras Tuner's best-epoch
+    checkpoint is the end of training."""
+    found = tuning.search(NAME, max_trials=1, epochs=1, val_split=VAL, seed=SEED,
+                          directory=tmp_path / "search", retrain=False, verbose=False)
+    return found["search"].tuner.get_best_models(1)[0].get_weights()
+
+
+def _cv_fold():
+    """A fold whose training part is the rows training uses."""
+    x, y = load_splits("spirals", seed=SEED, val_size=VAL).train
+    rows = np.arange(len(y))
+    _, _, model = cv._fit_and_score(NAME, {}, (rows, y), (rows[:50], y[:50]),
+                                    recipes.recipe_for(NAME, epochs=1), x, seed=SEED)
+    return model.get_weights()
+
+
+def test_a_tuning_trial_and_a_cv_fold_train_exactly_as_training_does(tmp_path):
+    trained = _trained(tmp_path)
+    for other in (_tuning_trial(tmp_path), _cv_fold()):
+        assert len(other) == len(trained)
+        for a, b in zip(trained, other):
+            np.testing.assert_array_equal(a, b)
+
+
+def _load_benchmark():
+    spec = importlib.util.spec_from_file_location("cifar_speed",
+                                                  REPO / "benchmarks" / "cifar_speed.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_recipe_change_reaches_training_cv_tuning_and_the_benchmark(tmp_path, monkeypatch):
+    monkeypatch.setitem(zoo.get(NAME).recipe, "weight_averaging", dict(every=1, decay=0.5))
+    made = []
+    original = pieces.callbacks
+
+    def spy(model, recipe, steps, validation=True):
+        found = original(model, recipe, steps, validation)
+        made.append({type(c) for c in found})
+        return found
+
+    monkeypatch.setattr(pieces, "callbacks", spy)
+    users = {"training": lambda: _trained(tmp_path), "cv": _cv_fold,
+             "tuning": lambda: _tuning_trial(tmp_path)}
+    benchmark = _load_benchmark()
+    x, y = load_splits("spirals", seed=SEED).train
+    users["benchmark"] = lambda: [timed() for _, timed in benchmark.prepare(
+        NAME, x, y, images=64, rounds=1, levers=False)]
+    for user, run in users.items():
+        made.clear()
+        run()
+        assert {WeightAveraging, StepSchedule} <= set().union(*made), user
+
+
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_every_recipe_builds_its_pieces(name):
+    recipe = recipes.recipe_for(name)
+    assert pieces.steps_per_epoch(1000, recipe["batch_size"]) >= 1
+    assert set(recipe) == set(recipes.DEFAULTS)

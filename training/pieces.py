@@ -1,0 +1,91 @@
+"""A recipe's training pieces, made in one place: the model as the recipe builds it, its input
+pipeline with augmentation, and its callbacks (schedule with warm-up, weight averaging, early
+stopping). `python -m training`, cross-validation folds, tuning trials and the benchmarks all
+take them from here, so what a search or a cross-validation measures is what training trains.
+"""
+import contextlib
+
+import keras
+import numpy as np
+
+import zoo
+from training import augment as augmentations
+from training.callbacks import EarlyStopping, StepSchedule, WeightAveraging
+from training.hardware import effective_precision
+from zoo.data import pipeline
+from zoo.layers import adapt_whitening
+
+
+def build_model(name, overrides, recipe, train_x=None, strategy=None, replicas=1):
+    """`zoo.build(name, **overrides)` as the recipe trains it: seeded with the recipe's seed,
+    under its precision policy (where the CPU runs it natively), with its `jit_compile` and
+    steps per call, inside `strategy`'s scope, its whitening layer (if any) fitted to
+    `train_x`."""
+    keras.utils.set_random_seed(recipe["seed"])
+    precision, _ = effective_precision(recipe["precision"])
+    previous_policy = keras.mixed_precision.global_policy()
+    if precision:
+        keras.mixed_precision.set_global_policy(precision)
+    try:
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            model = zoo.build(name, **overrides)
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+    if recipe["jit_compile"] is not None:
+        model.jit_compile = recipe["jit_compile"]
+    if train_x is not None:
+        adapt_whitening(model, train_x)
+    # read by Keras when it first builds its train function (what compile(steps_per_execution=)
+    # sets); several steps per call fail under MirroredStrategy in Keras 3.15 (a placeholder
+    # inside the multi-step while loop is never fed), and StepSchedule sets the learning rate
+    # between calls, so replicated and scheduled runs take one step per call
+    scheduled = recipe["schedule"] or recipe["warmup_epochs"]
+    model.steps_per_execution = (int(recipe["steps_per_execution"])
+                                 if replicas == 1 and not scheduled else 1)
+    return model
+
+
+def steps_per_epoch(examples, batch_size, drop_remainder=False):
+    return examples // batch_size if drop_remainder else int(np.ceil(examples / batch_size))
+
+
+def schedule(model, recipe, steps):
+    """The recipe's per-step learning-rate schedule with warm-up for `model`, or None."""
+    if not (recipe["schedule"] or recipe["warmup_epochs"]):
+        return None
+    base_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    return StepSchedule(recipe["schedule"], base_lr, steps, recipe["epochs"],
+                        recipe["warmup_epochs"])
+
+
+def callbacks(model, recipe, steps, validation=True):
+    """The recipe's callbacks for `model` in the order they run: weight averaging, early
+    stopping (only with validation data to watch), the learning-rate schedule."""
+    found = []
+    if recipe["weight_averaging"]:
+        found.append(WeightAveraging(steps * recipe["epochs"], **recipe["weight_averaging"]))
+    if recipe["early_stopping"] and validation:
+        found.append(EarlyStopping(**recipe["early_stopping"]))
+    step_schedule = schedule(model, recipe, steps)
+    return found + ([step_schedule] if step_schedule is not None else [])
+
+
+def train_dataset(train, recipe, first_epoch=0, drop_remainder=False):
+    """The shuffled, augmented batches of `train = (x, y)`, epochs `first_epoch ..` in the
+    order an uninterrupted run would see them."""
+    return pipeline(*train, recipe["batch_size"], shuffle=True, seed=recipe["seed"],
+                    augment=augmentations.get(recipe["augment"]), drop_remainder=drop_remainder,
+                    epochs=recipe["epochs"], first_epoch=first_epoch)
+
+
+def fit(model, recipe, train, val=None, extra_callbacks=(), first_epoch=0, initial_epoch=0):
+    """Fit `model` on `train = (x, y)` with the recipe's pipeline and callbacks (then
+    `extra_callbacks`), validating on `val` when it has examples. Returns Keras' History."""
+    steps = steps_per_epoch(len(train[1]), recipe["batch_size"])
+    validating = val is not None and len(val[1]) > 0
+    val_data = pipeline(*val, recipe["batch_size"]) if validating else None
+    return model.fit(train_dataset(train, recipe, first_epoch), validation_data=val_data,
+                     epochs=recipe["epochs"], initial_epoch=initial_epoch,
+                     steps_per_epoch=steps, verbose=0, shuffle=False,
+                     callbacks=callbacks(model, recipe, steps, validating) +
+                     list(extra_callbacks))
