@@ -82,3 +82,25 @@ def test_every_recipe_builds_its_pieces(name):
     recipe = recipes.recipe_for(name)
     assert pieces.steps_per_epoch(1000, recipe["batch_size"]) >= 1
     assert set(recipe) == set(recipes.DEFAULTS)
+
+
+def test_cross_validation_extends_the_card_training_makes(tmp_path, capsys):
+    from training.cv import main as cv_main
+
+    assert cv_main(["spirals_mlp", "--folds", "2", "--epochs", "1", "--save", "--out",
+                    str(tmp_path)]) == 0
+    card = zoo.read_card(tmp_path / "spirals_mlp.keras")
+    assert set(card["metrics"]) >= {"cv", "test", "train"}  # added beside, nothing rebuilt
+    assert len(card["metrics"]["cv"]["per_fold"]) == 2
+    assert card["data"]["trained_on"].startswith("all ") and "source" in card["data"]
+    assert card["sha256"] == zoo.artifacts.sha256(tmp_path / "spirals_mlp.keras")
+
+
+def test_extend_merges_nested_entries():
+    from zoo.cards import extend
+
+    card = {"metrics": {"test": {"accuracy": 0.9}}, "data": {"dataset": "x"}, "epochs": 3}
+    assert extend(card, {"metrics": {"cv": {"accuracy": 0.8}}, "epochs": 4}) == {
+        "metrics": {"test": {"accuracy": 0.9}, "cv": {"accuracy": 0.8}},
+        "data": {"dataset": "x"}, "epochs": 4}
+    assert card["metrics"] == {"test": {"accuracy": 0.9}}  # the original is left as it was

@@ -145,16 +145,14 @@ def run(args):
     if args.save:
         from training.fit import command_line, train
 
-        result = train(args.name, out=args.out or artifacts.saved_models_dir(), seed=args.seed,
-                       data_dir=args.data_dir, val_size=0, command=command_line())
-        card_file = artifacts.card_path(result["paths"][0])
-        card = json.loads(card_file.read_text())
-        card["metrics"]["cv"] = {"accuracy": summary["mean"], "accuracy_std": summary["std"],
-                                 "folds": args.folds, "per_fold": [f["accuracy"] for f in
-                                                                   summary["folds"]]}
-        card["cross_validation"] = summary
-        card["data"]["trained_on"] = f"all {summary['examples']} rows (no validation split)"
-        artifacts.write_json(card, card_file)
+        cv_card = {"metrics": {"cv": {"accuracy": summary["mean"],
+                                      "accuracy_std": summary["std"], "folds": args.folds,
+                                      "per_fold": [f["accuracy"] for f in summary["folds"]]}},
+                   "cross_validation": summary,
+                   "data": {"trained_on": f"all {summary['examples']} rows (no validation "
+                                          f"split)"}}
+        train(args.name, out=args.out or artifacts.saved_models_dir(), seed=args.seed,
+              data_dir=args.data_dir, val_size=0, command=command_line(), extra_card=cv_card)
     return 0
 
 

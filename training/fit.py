@@ -3,7 +3,6 @@
 `train(name, ...)` is what `python -m training NAME` runs. It reads the test split once, after
 training, to write the card; nothing before that touches it.
 """
-import datetime
 import json
 import os
 import platform
@@ -22,7 +21,7 @@ from training import distribute, loop, pieces
 from training.callbacks import EpochTable, RunRecord
 from training.hardware import describe_cpu, effective_precision
 from training.recipes import recipe_for
-from zoo import artifacts, plots
+from zoo import artifacts, cards, plots
 from zoo.data import DataNotFoundError, labelled_count, load_splits, pipeline, take
 from zoo.models.common import ensemble_accuracy, member_crossentropy
 
@@ -294,7 +293,8 @@ def _evaluate(name, model, fitted, train_data, val_data, splits, batch_size, ver
 
 def publish(name, result, out, artifact_name=None, command=None, extra_card=None, verbose=True):
     """Publish a `train` result as one set in `out`: the artifact `STEM.keras`, its figures and
-    its card (`extra_card` merged in), written into a staging folder and moved into place
+    its card (`zoo.cards.make_card`, `extra_card` merged in by `zoo.cards.extend`: how
+    cross-validation, repeated seeds and tuning add to it), written into a staging folder and moved into place
     together (`zoo.artifacts.publishing`), so a failed or killed publish leaves the previous
     set as it was. Records the published paths in `result["paths"]`."""
     task = zoo.get(name)
@@ -307,45 +307,14 @@ def publish(name, result, out, artifact_name=None, command=None, extra_card=None
                                        splits.class_names, title=name)
         figures = [Path(f).name for f in plots.draw(task.figures, figure_data,
                                                     str(staging / stem))]
-        card = make_card(task, result, command or f"python -m training {name} --out {out}",
-                         figures, artifacts.sha256(artifact))
-        artifacts.write_json({**card, **(extra_card or {})}, artifacts.card_path(artifact))
+        card = cards.make_card(task, result, command or f"python -m training {name} --out {out}",
+                               figures, artifacts.sha256(artifact),
+                               {"machine": machine(), "versions": library_versions()})
+        artifacts.write_json(cards.extend(card, extra_card or {}), artifacts.card_path(artifact))
     result["paths"] = [out / f"{stem}.keras", out / f"{stem}.json", *(out / f for f in figures)]
     if verbose:
         print(f"[{name}] wrote " + ", ".join(str(p) for p in result["paths"]), flush=True)
     return result["paths"]
-
-
-def make_card(task, result, command, figures, sha256):
-    """The card of a `train` result: what was trained on what, how, where, and what it
-    measured."""
-    recipe, splits = result["recipe"], result["splits"]
-    return {
-        "name": task.name,
-        "task": task.description,
-        "kind": task.kind,
-        "data": {"dataset": task.dataset, **splits.info,
-                 "train_metrics_on": f"first {result['train_metrics_on']} training examples"},
-        "class_names": splits.class_names,
-        "metric": task.metric,
-        "bar": task.bar,
-        "goal": task.goal,
-        "metrics": result["metrics"],
-        "params": result["model"].count_params(),
-        "overrides": result["overrides"],
-        "recipe": recipe,
-        # epochs run: fewer than the recipe's when early stopping ended the training
-        "epochs": len(result["history"].get("loss", [])) or recipe["epochs"],
-        "seed": recipe["seed"],
-        "strategy": result["strategy"],
-        "wall_seconds": round(result["wall_seconds"], 1),
-        "machine": machine(),
-        "versions": library_versions(),
-        "command": command,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "figures": figures,
-        "sha256": sha256,
-    }
 
 
 def command_line():

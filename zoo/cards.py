@@ -1,4 +1,7 @@
-"""The table of saved models (`saved_models/README.md`), generated from their cards."""
+"""Cards: made in one place (`make_card`), extended by cross-validation, repeated seeds and
+tuning (`extend`), and the table of saved models (`saved_models/README.md`) generated from them.
+"""
+import datetime
 import json
 from pathlib import Path
 
@@ -14,6 +17,49 @@ repeated runs (`python -m training.seeds`), the bar is checked against their mea
 | model | params | metric (test, or CV where no test split) | bar | meets bar | val | epochs | wall time | data |
 |---|---|---|---|---|---|---|---|---|
 """
+
+
+def make_card(task, result, command, figures, sha256, environment):
+    """The card of a training result (`training.fit.train`): what was trained on what, how,
+    where (`environment`: the machine and library versions), and what it measured."""
+    recipe, splits = result["recipe"], result["splits"]
+    return {
+        "name": task.name,
+        "task": task.description,
+        "kind": task.kind,
+        "data": {"dataset": task.dataset, **splits.info,
+                 "train_metrics_on": f"first {result['train_metrics_on']} training examples"},
+        "class_names": splits.class_names,
+        "metric": task.metric,
+        "bar": task.bar,
+        "goal": task.goal,
+        "metrics": result["metrics"],
+        "params": result["model"].count_params(),
+        "overrides": result["overrides"],
+        "recipe": recipe,
+        # epochs run: fewer than the recipe's when early stopping ended the training
+        "epochs": len(result["history"].get("loss", [])) or recipe["epochs"],
+        "seed": recipe["seed"],
+        "strategy": result["strategy"],
+        "wall_seconds": round(result["wall_seconds"], 1),
+        **environment,
+        "command": command,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "figures": figures,
+        "sha256": sha256,
+    }
+
+
+def extend(card, extra):
+    """`card` with `extra` merged in, nested dicts key by key (`{"metrics": {"cv": ...}}` adds
+    the cross-validation beside the other metrics)."""
+    merged = dict(card)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = extend(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def headline(card):
