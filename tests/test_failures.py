@@ -366,3 +366,42 @@ def test_texts_empty_refused_long_ones_noticed(capsys):
     assert len(rows) == 2
     err = capsys.readouterr().err
     assert "text 0 (5,000 characters) is 1,999 tokens long" in err and "text 1" not in err
+
+
+def _mnist_with(tmp_path, change):
+    """A small MNIST folder whose train labels file `change` rewrites (bytes -> bytes)."""
+    write_mnist(tmp_path, n_train=100, n_test=20)
+    labels = next(tmp_path.rglob("train-labels*"))
+    labels.write_bytes(change(labels.read_bytes()))
+    return tmp_path
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda raw: gzip.compress(gzip.decompress(raw)[:-1] + b"\x0c"), "label 12 at row 99"),
+    (lambda raw: raw[:-8] + bytes(8), "corrupt or truncated"),  # CRC and size zeroed
+])
+def test_bad_label_files_are_one_error_line(change, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("ZOO_DATA_DIR", raising=False)
+    data = _mnist_with(tmp_path / "data", change)
+    assert training_main(["mnist_tiny", "--out", str(tmp_path / "out"), "--data-dir",
+                          str(data), "--epochs", "1"]) == 2
+    assert message in one_error_line(capsys.readouterr().err)
+
+
+def test_resuming_a_search_with_another_tuner_is_one_error_line(tmp_path, capsys):
+    from tuning.__main__ import main as tuning_main
+
+    argv = ["spirals_mlp", "--max-trials", "1", "--epochs", "1", "--dir", str(tmp_path),
+            "--no-retrain"]
+    assert tuning_main(argv) == 0
+    before = digests(tmp_path / NAME)
+    assert tuning_main(argv + ["--resume", "--tuner", "hyperband"]) != 0
+    one_error_line(capsys.readouterr().err)
+    assert digests(tmp_path / NAME) == before
+
+
+def test_shipped_artifacts_are_exactly_the_carded_ones():
+    shipped = artifacts.saved_models_dir()
+    assert sorted(p.stem for p in shipped.glob("*.keras")) == sorted(
+        card["name"] for card in zoo.cards.cards(shipped))
+    assert not [p.name for p in shipped.iterdir() if p.name.startswith(".")]

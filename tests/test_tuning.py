@@ -136,9 +136,10 @@ def test_search_space_defaults_are_the_builders_defaults(name):
     assert overrides == {key: task.defaults[key] for key in overrides}
 
 
-def test_first_trial_is_the_defaults_and_the_card_compares_them(tmp_path):
-    tuning.search("spirals_mlp", max_trials=2, epochs=1, seed=5, directory=tmp_path,
-                  final_epochs=1, verbose=False)
+@pytest.mark.parametrize("kind", ["random", "hyperband"])
+def test_first_trial_is_the_defaults_and_the_card_compares_them(kind, tmp_path):
+    tuning.search("spirals_mlp", tuner=kind, max_trials=2, epochs=2, seed=5,
+                  directory=tmp_path, final_epochs=1, verbose=False)
     first = _rows(tmp_path / "spirals_mlp")[0]
     defaults = zoo.get("spirals_mlp").defaults
     assert (int(first["depth"]), int(first["width"]), first["activation"]) == (

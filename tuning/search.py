@@ -70,16 +70,24 @@ class ZooHyperModel(keras_tuner.HyperModel):
 def _defaults_first(oracle):
     """Make the search's first trial the search space's defaults, which are the builder's (a
     test checks it for every registered model), so a search reports how the defaults score
-    and never returns anything worse on validation."""
-    draw = oracle.populate_space
+    and never returns anything worse on validation. Every Keras Tuner oracle (random,
+    Bayesian's initial points, Hyperband's first round) draws a new trial's values with
+    `_random_values` (private API of Keras Tuner 1.4): the first draw becomes the defaults,
+    recorded so that no later trial repeats them."""
+    draw = oracle._random_values
 
-    def populate_space(trial_id):
-        if not oracle.trials:
-            return {"status": keras_tuner.engine.trial.TrialStatus.RUNNING,
-                    "values": dict(oracle.hyperparameters.values)}
-        return draw(trial_id)
+    def random_values():
+        if oracle.trials:
+            return draw()
+        values = dict(oracle.hyperparameters.values)
+        oracle._duplicate(dict(values))
+        return values
 
-    oracle.populate_space = populate_space
+    oracle._random_values = random_values
+
+
+def _tuned_values(values):
+    return {k: v for k, v in values.items() if not k.startswith("tuner/")}
 
 
 def objective_for(task):
@@ -140,7 +148,7 @@ class Search:
         self.hypermodel = ZooHyperModel(name, {**self.recipe, "seed": self.seed})
         self.tuner = _tuner_class(tuner)(self.hypermodel, **kwargs)
         self.tuner.zoo_report = self._report_trial if self.role == "worker" else self._report
-        if tuner != "hyperband" and self.role != "worker":  # Hyperband draws its own trials
+        if self.role != "worker":  # the chief's oracle draws the trials
             _defaults_first(self.tuner.oracle)
 
     # -- progress -------------------------------------------------------------------------
@@ -251,12 +259,12 @@ class Search:
     def defaults_value(self):
         """The objective of the builder's defaults (the first trial), or None."""
         first = sorted(self._finished(), key=lambda t: t.trial_id)[:1]
-        defaults = self.tuner.oracle.hyperparameters.values
-        return first[0].score if first and first[0].hyperparameters.values == defaults else None
+        defaults = _tuned_values(self.tuner.oracle.hyperparameters.values)
+        return (first[0].score if first and
+                _tuned_values(first[0].hyperparameters.values) == defaults else None)
 
     def best_hyperparameters(self):
-        values = self.tuner.get_best_hyperparameters(1)[0].values
-        return {k: v for k, v in values.items() if not k.startswith("tuner/")}
+        return _tuned_values(self.tuner.get_best_hyperparameters(1)[0].values)
 
 
 def search(name, tuner="random", max_trials=10, epochs=5, val_split=0.2, seed=0,
@@ -289,8 +297,8 @@ def search(name, tuner="random", max_trials=10, epochs=5, val_split=0.2, seed=0,
 def _winner(search):
     """Which configuration the retraining uses, as the card says it: the builder's defaults
     when no trial beat them on validation, else the tuned values."""
-    defaults = search.tuner.oracle.hyperparameters.values
-    best = search.tuner.get_best_hyperparameters(1)[0].values
+    defaults = _tuned_values(search.tuner.oracle.hyperparameters.values)
+    best = _tuned_values(search.tuner.get_best_hyperparameters(1)[0].values)
     if search.defaults_value() is None:
         return "tuned (the defaults were not among the trials)"
     return "defaults (no trial beat them on validation)" if best == defaults else "tuned"

@@ -10,6 +10,7 @@ import gzip
 import os
 import pickle
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -43,8 +44,12 @@ def resolve_data_dir(explicit=None):
 def read_idx(path):
     """Read an IDX file (gzipped or not) into a NumPy array of its declared shape."""
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise ValueError(f"{path} is corrupt or truncated ({error}); download it again (or "
+                         f"unpack the dataset anew)") from error
     if len(raw) < 4 or raw[0:2] != b"\x00\x00" or raw[2] != 0x08:
         raise ValueError(f"{path} is not an unsigned-byte IDX file (bad magic number)")
     ndim = raw[3]
@@ -55,13 +60,25 @@ def read_idx(path):
     return data.reshape(shape)
 
 
+def checked_labels(labels, classes, source):
+    """`labels` as int32 when every one is a class index in 0..classes-1, else a ValueError
+    naming the file and the first bad label."""
+    labels = np.asarray(labels).astype("int32")
+    bad = np.flatnonzero((labels < 0) | (labels >= classes))
+    if bad.size:
+        raise ValueError(f"{source}: label {labels[bad[0]]} at row {bad[0]} is not a class "
+                         f"index 0..{classes - 1} ({bad.size} such labels); the file is "
+                         f"corrupt or not this dataset's")
+    return labels
+
+
 def _read_mnist_dir(folder, split):
     images_file, labels_file = MNIST_FILES[split]
     images = read_idx(folder / images_file)
     labels = read_idx(folder / labels_file)
     if len(images) != len(labels):
         raise ValueError(f"{folder}: {len(images)} images but {len(labels)} labels")
-    return images[..., None], labels.astype("int32")
+    return images[..., None], checked_labels(labels, len(MNIST_CLASSES), folder / labels_file)
 
 
 def _unpickle(path):
@@ -76,7 +93,9 @@ def _read_cifar_dir(folder, name, split):
         d = _unpickle(folder / batch)
         xs.append(np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
         ys.append(np.asarray(d[label_key], dtype=np.int32))
-    return np.concatenate(xs).transpose(0, 2, 3, 1), np.concatenate(ys)
+    classes = 100 if name == "cifar100" else 10
+    return (np.concatenate(xs).transpose(0, 2, 3, 1),
+            checked_labels(np.concatenate(ys), classes, folder))
 
 
 def _cifar_class_names(folder, name):
