@@ -143,18 +143,33 @@ def _launch(command):
 
 
 def _phase_times(command):
-    """Seconds from launch to the first epoch line, the end of evaluation ("done in") and the
-    end of the run, in one uninterrupted run."""
-    started, marks = time.time(), {}
+    """Seconds from the first epoch line to the end of evaluation ("done in"), and from there
+    to the end of the run, in one uninterrupted run."""
+    marks = {}
     proc = _launch(command)
     for line in proc.stdout:
         if "epoch" in line and "fit" not in marks:
-            marks["fit"] = time.time() - started
+            marks["fit"] = time.time()
         if "done in" in line:
-            marks["evaluated"] = time.time() - started
+            marks["evaluated"] = time.time()
     assert proc.wait(timeout=300) == 0
-    marks["end"] = time.time() - started
-    return marks
+    return marks["evaluated"] - marks["fit"], time.time() - marks["evaluated"]
+
+
+def _kill_after(command, marker, delay):
+    """Run `command`, SIGKILL it `delay` seconds after it prints a line containing `marker`
+    (timed from the run's own progress, so a slow start on a busy machine shifts nothing);
+    returns all it printed."""
+    proc = _launch(command)
+    printed = []
+    for line in proc.stdout:
+        printed.append(line)
+        if marker in line:
+            break
+    time.sleep(delay)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    return "".join(printed) + proc.communicate(timeout=60)[0]
 
 
 def _phase(output):
@@ -167,18 +182,15 @@ def _phase(output):
 
 def test_killed_training_leaves_the_previous_set_or_the_new_one(out):
     command = [sys.executable, "-m", "training", NAME, "--out", str(out), "--epochs", "40"]
-    marks = _phase_times(command)
+    fitting, publishing = _phase_times(command)
     assert_consistent(out, NAME)
-    # 20 kills spread evenly from the first epoch to the end of the reference run: during
-    # fit, evaluation, figure drawing and saving
+    # 20 kills: 10 spread over fit and evaluation (after the first epoch line), 10 over
+    # figure drawing and saving (after evaluation's "done in" line)
+    kills = [("epoch", d) for d in np.linspace(0, fitting, 10)] + \
+            [("done in", d) for d in np.linspace(0, publishing, 10)]
     seen = []
-    for delay in np.linspace(marks["fit"] - 0.2, marks["end"], 20):
-        proc = _launch(command)
-        time.sleep(delay)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        output = proc.communicate(timeout=60)[0]
-        seen.append(_phase(output))
+    for marker, delay in kills:
+        seen.append(_phase(_kill_after(command, marker, delay)))
         staging = artifacts.staging_dir(out, NAME)
         if not (staging / artifacts.PUBLISHED).exists():
             assert_consistent(out, NAME)  # the set as it was, or the new one whole
