@@ -52,11 +52,7 @@ def run(args):
     # choose devices before TensorFlow initialises them (cpu:N needs that)
     from training import distribute
 
-    try:
-        strat = distribute.strategy(args.strategy)
-    except ValueError as error:
-        print(f"error: --strategy: {error}", file=sys.stderr)
-        return 2
+    strat = distribute.from_option(args.strategy)
     from training.fit import command_line, train
     from zoo.artifacts import saved_models_dir
 

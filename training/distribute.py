@@ -90,3 +90,12 @@ def is_chief(strat):
     return resolver.task_type in (None, "chief") or (
         resolver.task_type == "worker" and resolver.task_id == 0
         and "chief" not in json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {}))
+
+
+def from_option(spec):
+    """`strategy(spec)` for a command line's `--strategy`: a bad spec is a ValueError that
+    names the option (one `error:` line through `zoo.cli.run_command`, exit status 2)."""
+    try:
+        return strategy(spec)
+    except ValueError as error:
+        raise ValueError(f"--strategy: {error}") from None

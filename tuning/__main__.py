@@ -35,11 +35,7 @@ def main(argv=None):
 def run(args):
     from training import distribute
 
-    try:
-        strat = distribute.strategy(args.strategy)
-    except ValueError as error:
-        print(f"error: --strategy: {error}", file=sys.stderr)
-        return 2
+    strat = distribute.from_option(args.strategy)
     from training.fit import command_line
     from tuning.search import search
 
