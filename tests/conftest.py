@@ -56,6 +56,10 @@ def kill_when(command, ready, timeout=240, poll=0.05):
 def sample_batch(model, kind, n=16, seed=0):
     """A small random batch that fits `model`'s input and `kind`'s labels."""
     rng = np.random.default_rng(seed)
+    if kind == "generative":  # uint8 images and their labels (a conditional model's classes)
+        shape = (n,) + tuple(getattr(model, "image_shape", (28, 28, 1)))
+        return (rng.integers(0, 256, size=shape).astype("uint8"),
+                rng.integers(0, getattr(model, "classes", 10), size=(n,)).astype("int32"))
     if isinstance(model.input, dict) and set(model.input) == {"features", "edges"}:
         return sample_graph(model, n, rng)
     spec = model.inputs[0]

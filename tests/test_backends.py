@@ -38,7 +38,7 @@ def round_trips(model, x):
 
 for name in zoo.list_models():
     task = zoo.get(name)
-    if task.input_kind == "text":
+    if task.input_kind == "text" or name == "cgan_mnist":  # the GAN's train_step is TF's
         continue
     keras.utils.set_random_seed(0)
     model = zoo.build(name)
@@ -71,7 +71,8 @@ def test_layers_and_non_text_models_train_and_round_trip_under_jax():
     proc = run_python(JAX_CHECK, timeout=900, env={"KERAS_BACKEND": "jax"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert {"mnist_cnn", "cifar10_fastnet", "gcn_cora", "gat_cora", "sine_basis",
+    assert {"mnist_cnn", "cifar10_fastnet", "gcn_cora", "gat_cora", "sine_basis", "vae_mnist",
+            "diffusion_mnist",
             "graph_attention", "residual_v1_basic", "transformer_pre"} <= set(report)
     failed = {case: checks for case, checks in report.items() if checks != [True, True]}
     assert not failed, f"[loss lowered, .keras round trip] under JAX: {failed}"

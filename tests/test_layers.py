@@ -10,7 +10,7 @@ from keras.src import testing
 
 from conftest import run_python
 from zoo.layers import (BiasBoostedBatchNorm, GaussianBasis, PatchWhitening, ResidualBlock,
-                        TestTimeAugmentation, TokenAndPositionEmbedding,
+                        SpatialSelfAttention, TestTimeAugmentation, TokenAndPositionEmbedding,
                         TransformerEncoderBlock)
 
 RNG = np.random.default_rng(0)
@@ -39,6 +39,8 @@ CASES = {
                                (4, 5, 5, 6)),
     "tta_mirror_translate": (lambda: TestTimeAugmentation(keras.layers.Conv2D(4, 3)),
                              RNG.normal(size=(2, 8, 8, 3)), (2, 6, 6, 4)),
+    "spatial_attention": (lambda: SpatialSelfAttention(2), RNG.normal(size=(2, 3, 3, 8)),
+                          (2, 3, 3, 8)),
 }
 
 

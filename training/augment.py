@@ -23,6 +23,13 @@ def flip_left_right(images):
     return tf.where(flip, tf.reverse(images, axis=[2]), images)
 
 
+def binarize(images):
+    """Each pixel 255 with probability pixel / 255, else 0: MNIST binarized anew every batch
+    (as `zoo.data.images.binarize` does once for the validation and test splits)."""
+    draws = tf.random.uniform(tf.shape(images)) * 255.0
+    return tf.cast(draws < tf.cast(images, tf.float32), images.dtype) * 255
+
+
 def _shift(p):
     return lambda x, y: (translate(x, p), y)
 
@@ -33,6 +40,7 @@ AUGMENTATIONS = {
     "flip_shift2": lambda x, y: (translate(flip_left_right(x), 2), y),
     # airbench: flips and 2-pixel translations with reflect padding
     "flip_reflect2": lambda x, y: (translate(flip_left_right(x), 2, "REFLECT"), y),
+    "binarize": lambda x, y: (binarize(x), y),  # likelihood models on binarized MNIST
 }
 
 

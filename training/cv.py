@@ -70,6 +70,10 @@ def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epoch
     Returns:
         `{"folds": [{"fold", "accuracy", "train_seconds", "chosen"}], "mean", "std", ...}`.
     """
+    if zoo.get(name).kind == "generative":
+        raise ValueError(f"{name} is a generative model: cross-validation scores classifiers "
+                         f"and regressors; train it with `python -m training {name}` (its card "
+                         f"reports likelihood or sample quality on the test split)")
     recipe = recipe_for(name, epochs=epochs)
     overrides = dict(overrides or {})
     y = np.asarray(y)

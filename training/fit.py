@@ -23,6 +23,7 @@ from training.hardware import describe_cpu, effective_precision
 from training.recipes import recipe_for
 from zoo import artifacts, cards, plots
 from zoo.data import DataNotFoundError, labelled_count, load_splits, pipeline, take
+from zoo.evaluation import CHECK_EXAMPLES, REPORT_SEED
 from zoo.models.common import ensemble_accuracy, member_crossentropy
 
 
@@ -259,8 +260,11 @@ def _load_fitted(model, backup, record, name, verbose):
 
 def evaluate_step(task, run, splits, recipe, strat, overrides, verbose):
     """Metrics per split of a fitted run, as the dict `publish` takes."""
-    metrics, test = _evaluate(task.name, run["model"], run["fitted"], run["train"], run["val"],
-                              splits, recipe["batch_size"], verbose)
+    if task.report is not None:
+        metrics, test = _report(task, run["model"], splits, verbose)
+    else:
+        metrics, test = _evaluate(task.name, run["model"], run["fitted"], run["train"],
+                                  run["val"], splits, recipe["batch_size"], verbose)
     if verbose:
         print(f"[{task.name}] done in {run['wall']:.1f}s; " + "; ".join(
             f"{split} " + ", ".join(f"{k} {v:.4f}" for k, v in m.items())
@@ -291,6 +295,20 @@ def _evaluate(name, model, fitted, train_data, val_data, splits, batch_size, ver
     return metrics, (test_x, test_y)
 
 
+def _report(task, model, splits, verbose):
+    """A generative model's measures per split (`Task.report`: likelihoods, sample quality),
+    and under "check" the same measures of the test split on `CHECK_EXAMPLES`, the figure CI
+    re-measures (`zoo.evaluation.evaluate_artifact(..., examples=CHECK_EXAMPLES)`)."""
+    if verbose:
+        print(f"[{task.name}] measuring (sample quality / likelihood on every split)", flush=True)
+    test = splits.load_test()
+    named = {"train": splits.train, "val": splits.val, "test": test}
+    metrics = task.report(model, named, seed=REPORT_SEED)
+    check = task.report(model, {"train": splits.train, "test": test}, examples=CHECK_EXAMPLES,
+                        seed=REPORT_SEED)["test"]
+    return {**metrics, "check": check}, test
+
+
 def publish(name, result, out, artifact_name=None, command=None, extra_card=None, verbose=True):
     """Publish a `train` result as one set in `out`: the artifact `STEM.keras`, its figures and
     its card (`zoo.cards.make_card`, `extra_card` merged in by `zoo.cards.extend`: how
@@ -301,7 +319,10 @@ def publish(name, result, out, artifact_name=None, command=None, extra_card=None
     model, splits = result["model"], result["splits"]
     out, stem = Path(out), artifact_name or name
     with artifacts.publishing(out, stem) as staging:
-        saved = _fresh_copy(name, result["overrides"], model) if result["frozen_head"] else model
+        # a frozen encoder's head and a generative model's two networks or weight average
+        # carry optimiser state worth more megabytes than the model: saved without it
+        slim = result["frozen_head"] or task.kind == "generative"
+        saved = _fresh_copy(name, result["overrides"], model) if slim else model
         artifact = artifacts.save_model(saved, staging / f"{stem}.keras")
         figure_data = plots.FigureData(model, splits.train, result["test"], result["history"],
                                        splits.class_names, title=name)

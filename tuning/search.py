@@ -21,7 +21,10 @@ from zoo.data.catalog import FIXED_SPLITS
 
 TUNERS = {"random": keras_tuner.RandomSearch, "hyperband": keras_tuner.Hyperband,
           "bayesian": keras_tuner.BayesianOptimization}
-LOWER_IS_BETTER = ("mse", "loss")
+LOWER_IS_BETTER = ("mse", "loss", "nll", "fid", "fid_ratio")
+# a generative model's trial is scored by its task's report on this many validation images
+# (the VAE's ELBO) or generated samples (FID against as many validation images)
+TUNING_EXAMPLES = 1_000
 
 
 def distributed_role():
@@ -63,8 +66,13 @@ class ZooHyperModel(keras_tuner.HyperModel):
         """`train` and `validation_data` are `(x, y)` arrays; Keras Tuner adds its callbacks
         (and, for Hyperband, the trial's epochs and initial epoch)."""
         recipe = {**self.recipe, "epochs": epochs or self.recipe["epochs"]}
-        return pieces.fit(model, recipe, train, validation_data, callbacks,
-                          initial_epoch=initial_epoch)
+        history = pieces.fit(model, recipe, train, validation_data, callbacks,
+                             initial_epoch=initial_epoch)
+        if self.task.report is None:
+            return history
+        measured = self.task.report(model, {"val": validation_data}, examples=TUNING_EXAMPLES,
+                                    seed=0)["val"]
+        return {f"val_{key}": value for key, value in measured.items()}
 
 
 def _defaults_first(oracle):
@@ -91,8 +99,10 @@ def _tuned_values(values):
 
 
 def objective_for(task):
-    metric = f"val_{task.metric}"
-    return keras_tuner.Objective(metric, "min" if task.metric in LOWER_IS_BETTER else "max")
+    """What a search maximises or minimises: the task's `objective` (else its headline
+    metric) on the validation split."""
+    name = task.objective or task.metric
+    return keras_tuner.Objective(f"val_{name}", "min" if name in LOWER_IS_BETTER else "max")
 
 
 def _tuner_class(kind):

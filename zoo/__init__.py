@@ -86,6 +86,15 @@ def predict(name_or_model, inputs, **kwargs):
     return _predict(name_or_model, inputs, **kwargs)
 
 
+def generate(name_or_model, n, labels=None, seed=0, verify=True):
+    """`n` uint8 images from a saved generative model (`vae_mnist`, `cgan_mnist`,
+    `diffusion_mnist`): `labels` one class or a list repeated in turn (conditional models);
+    the same seed gives the same images. See `zoo.generation.generate`."""
+    from zoo.generation import generate as _generate
+
+    return _generate(name_or_model, n, labels=labels, seed=seed, verify=verify)
+
+
 def embed(texts, encoder=None, batch_size=64):
     """all-MiniLM-L6-v2 sentence embeddings of `texts` (a list of str): (N, 384) float32."""
     from zoo.text.minilm import embed as _embed
@@ -94,4 +103,4 @@ def embed(texts, encoder=None, batch_size=64):
 
 
 __all__ = ["list_models", "describe", "build", "load", "get", "register_model", "Task",
-           "predict", "embed", "read_card", "ArtifactError", "data", "layers"]
+           "predict", "generate", "embed", "read_card", "ArtifactError", "data", "layers"]

@@ -1,10 +1,12 @@
-"""python -m zoo {list, describe, evaluate, predict, export}: the saved models from the shell."""
+"""python -m zoo {list, describe, evaluate, predict, generate, export, cards}: the saved models
+from the shell."""
 import argparse
 import json
 import sys
 
 from zoo import artifacts, cards, registry
-from zoo.cli import accept_negative_inputs, common_options, run_command
+from zoo.cli import (accept_negative_inputs, common_options, output_file, positive_int,
+                     run_command)
 
 
 def cmd_list(args):
@@ -36,7 +38,7 @@ def cmd_evaluate(args):
     from zoo.evaluation import evaluate_artifact
 
     result = evaluate_artifact(args.name, data_dir=args.data_dir, tta=args.tta,
-                               verify=not args.no_verify)
+                               verify=not args.no_verify, examples=args.examples)
     for key, value in result.items():
         print(f"{key:>16}: {value}")
     if args.json:
@@ -63,6 +65,29 @@ def cmd_predict(args):
             shown = f"node {raw}" if "node" in row else raw
             print(f"{shown}: {row['name']}  ({probs})")
     return 0
+
+
+def cmd_generate(args):
+    import numpy as np
+
+    from zoo import artifacts as saved, generation, plots
+
+    labels = args.label if args.label is not None else args.labels
+    images = generation.generate(args.name, args.n, labels=labels, seed=args.seed,
+                                 verify=not args.no_verify)
+    print(f"wrote {plots.save_grid(images, args.out)}")
+    if args.npy:
+        with saved.atomic_path(args.npy, suffix=".npy") as tmp:
+            np.save(tmp, images)
+        print(f"wrote {args.npy}")
+    return 0
+
+
+def _label_list(text):
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated class numbers, got {text!r}")
 
 
 def cmd_export(args):
@@ -102,6 +127,9 @@ def main(argv=None):
                    help="test-time augmentation views for this evaluation (default: the "
                         "model's own; 'none' for single-view figures such as papers report)")
     p.add_argument("--json", action="store_true", help="end with one JSON line")
+    p.add_argument("--examples", type=positive_int, help=(
+        "generative models: measure on the first N test images (the VAE) or N generated "
+        "samples (default: the whole test split / 10,000 samples)"))
     p = accept_negative_inputs(command("predict", cmd_predict, "predict with a saved model", True))
     p.add_argument("name")
     p.add_argument("inputs", nargs="+",
@@ -112,6 +140,15 @@ def main(argv=None):
     p.add_argument("--json", action="store_true", help="print one JSON list")
     p.add_argument("--no-invert", action="store_true", help=(
         "grey (MNIST) models: keep dark-on-light images as they are instead of inverting them"))
+    p = command("generate", cmd_generate, "draw images from a generative model", True)
+    p.add_argument("name")
+    p.add_argument("--n", type=int, default=64, help="how many images (default 64)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--labels", type=_label_list, help="classes, repeated in turn: 0,1,2")
+    which.add_argument("--label", type=int, help="one class for every image")
+    p.add_argument("--seed", type=int, default=0, help="the same seed gives the same images")
+    p.add_argument("--out", required=True, type=output_file, help="PNG grid to write")
+    p.add_argument("--npy", type=output_file, help="also write the uint8 images (n, 28, 28, 1) as a .npy file")
     p = command("export", cmd_export, "export a saved model for serving", True)
     p.add_argument("name")
     p.add_argument("--format", default="saved_model", choices=["saved_model"])

@@ -19,6 +19,9 @@ repeated runs (`python -m training.seeds`), the bar is checked against their mea
 """
 
 
+GENERATIVE_MEASURES = ("elbo", "fid", "fid_ratio", "classifier_score", "conditional_accuracy")
+
+
 def make_card(task, result, command, figures, sha256, environment):
     """The card of a training result (`training.fit.train`): what was trained on what, how,
     where (`environment`: the machine and library versions), and what it measured."""
@@ -80,6 +83,8 @@ def meets_bar(card):
     for key, bar in card["bar"].items():
         if key == "params_max":
             ok = card["params"] <= bar
+        elif key.endswith("_max"):  # lower is better: nll_max, fid_ratio_max
+            ok = test.get(key[: -len("_max")], float("inf")) <= bar
         elif key.startswith("train_"):
             ok = train.get(key[len("train_"):], float("nan")) >= bar
         elif key in ("mse", "loss"):
@@ -99,6 +104,9 @@ def _row(card):
                     else ("top5_accuracy", "top-5"))
     extra = headline(card).get(other)
     shown = f"{metric} {test:.4f}" + (f", {label} {extra:.4f}" if extra is not None else "")
+    if card.get("kind") == "generative":  # the other measures its bars and goals speak of
+        shown += "".join(f", {key} {headline(card)[key]:.4f}" for key in GENERATIVE_MEASURES
+                         if key != metric and key in headline(card))
     if card.get("seeds"):
         seeds = card["seeds"]
         shown += (f" (seed {seeds['artifact_seed']}; {seeds['runs']} seeds: "

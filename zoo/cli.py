@@ -41,6 +41,17 @@ def output_dir(text):
     return text
 
 
+def output_file(text):
+    """An argparse type: a file path that is not a folder and whose folder `output_dir`
+    accepts (made when missing)."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name")
+    output_dir(str(path.absolute().parent))
+    path.absolute().parent.mkdir(parents=True, exist_ok=True)
+    return text
+
+
 def accept_negative_inputs(parser):
     """Let `parser`'s positional arguments start with a minus when they are numbers."""
     parser._negative_number_matcher = NEGATIVE_INPUT  # argparse's own hook for "-1" (private)

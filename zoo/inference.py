@@ -273,6 +273,10 @@ def predict(name_or_model, inputs, batch_size=256, data_dir=None, verify=True, i
              if isinstance(name_or_model, (str, Path)) else name_or_model)
     names = class_names_for(name_or_model) if isinstance(name_or_model, (str, Path)) else None
     task = task_of(model)
+    if task is not None and task.kind == "generative":
+        raise InputError(f"{model.name} is a generative model: it draws images rather than "
+                         f"predicting labels; use zoo.generate({task.name!r}, n) or "
+                         f"`python -m zoo generate {task.name} --out grid.png`")
     if task is not None and task.input_kind == "graph":
         return predict_nodes(model, task, inputs, data_dir, names)
     notices = []

@@ -213,8 +213,147 @@ def node_embedding(data, prefix, layer="hidden"):
         return _save(fig, prefix, "embedding")
 
 
+def _tiled(images, cols):
+    """uint8 images (n, h, w, 1) as one (rows * h, cols * w) array with a 2-pixel gap of 0."""
+    n, h, w = images.shape[:3]
+    rows = -(-n // cols)
+    canvas = np.zeros((rows * (h + 2) - 2, cols * (w + 2) - 2), "uint8")
+    for i, image in enumerate(images):
+        r, c = divmod(i, cols)
+        canvas[r * (h + 2): r * (h + 2) + h, c * (w + 2): c * (w + 2) + w] = image[..., 0]
+    return canvas
+
+
+def _image_panel(ax, images, cols, title):
+    ax.imshow(_tiled(images, cols), cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
+    ax.set(xticks=[], yticks=[], title=title)
+    ax.grid(False)
+
+
+def save_grid(images, path, cols=None):
+    """Write uint8 images (n, h, w, 1) as one PNG grid of `cols` columns (default: square)."""
+    cols = cols or int(np.ceil(np.sqrt(len(images))))
+    canvas = 255 - _tiled(np.asarray(images), cols)  # white digits on black, as MNIST is
+    with atomic_path(path, suffix=".png") as tmp:
+        plt.imsave(tmp, np.kron(canvas, np.ones((2, 2), "uint8")), cmap="gray", vmin=0,
+                   vmax=255, format="png")
+    return path
+
+
+def generative_curves(data, prefix):
+    """Each loss the model logs per epoch (a GAN: the discriminator's and the generator's),
+    training against validation."""
+    h = data.history
+    keys = [k for k in h if not k.startswith("val_") and k != "learning_rate"]
+    with plt.rc_context({**STYLE, "figure.figsize": (5.2 * len(keys), 4.0)}):
+        fig, axes = plt.subplots(1, len(keys), squeeze=False)
+        for ax, key in zip(axes[0], keys):
+            epochs = np.arange(1, len(h[key]) + 1)
+            ax.plot(epochs, h[key], lw=2, color=CLASS_COLOURS[0], label="training")
+            if f"val_{key}" in h:
+                ax.plot(epochs, h[f"val_{key}"], lw=2, color=CLASS_COLOURS[1],
+                        label="validation")
+            ax.set(xlabel="epoch", ylabel=key, title=key.replace("_", " "))
+            ax.legend()
+        fig.suptitle(data.title or "Training curves", fontweight="bold")
+        fig.tight_layout()
+        return _save(fig, prefix, "curves")
+
+
+def samples(data, prefix, count=100):
+    """`count` generated images (seed 0); a conditional model's one row per class."""
+    conditional = getattr(data.model, "conditional", False)
+    labels = np.repeat(np.arange(10), count // 10) if conditional else None
+    images = data.model.generate(count, labels=labels, seed=0)
+    with plt.rc_context({**STYLE, "figure.figsize": (6.4, 6.8)}):
+        fig, ax = plt.subplots()
+        _image_panel(ax, images, count // 10 if conditional else 10,
+                     f"{data.title}: generated" + (", one row per class" if conditional else ""))
+        return _save(fig, prefix, "samples")
+
+
+def reconstructions(data, prefix, count=30):
+    """The first `count` test images (binarized) above their reconstructions (Bernoulli
+    means, z at the encoder's mean)."""
+    x = data.test[0][:count]
+    rebuilt = np.clip(np.round(data.model.predict(x, verbose=0) * 255), 0, 255).astype("uint8")
+    with plt.rc_context({**STYLE, "figure.figsize": (8.0, 4.4)}):
+        fig, axes = plt.subplots(2, 1)
+        _image_panel(axes[0], x, 10, "test images")
+        _image_panel(axes[1], rebuilt, 10, "reconstructions")
+        fig.suptitle(data.title or "Reconstructions", fontweight="bold")
+        fig.tight_layout()
+        return _save(fig, prefix, "reconstructions")
+
+
+def latent_space(data, prefix, count=5000, steps=15):
+    """Left: the encoder's means of `count` test images projected on their two principal
+    axes, coloured by class. Right: images decoded along that plane (+-2 sd each way)."""
+    import keras
+
+    x, y = data.test[0][:count], np.ravel(data.test[1])[:count]
+    mean = keras.ops.convert_to_numpy(data.model.encode(x)[0])
+    centre = mean.mean(axis=0)
+    _, sd, axes = np.linalg.svd(mean - centre, full_matrices=False)
+    sd = sd[:2] / np.sqrt(len(mean) - 1)
+    points = (mean - centre) @ axes[:2].T
+    grid = np.linspace(-2, 2, steps)
+    plane = np.array([centre + a * sd[0] * axes[0] + b * sd[1] * axes[1]
+                      for b in grid[::-1] for a in grid], "float32")
+    decoded = keras.ops.convert_to_numpy(keras.ops.sigmoid(data.model.decode_logits(plane)))
+    decoded = np.clip(np.round(decoded * 255), 0, 255).astype("uint8")
+    with plt.rc_context({**STYLE, "figure.figsize": (12.0, 5.6)}):
+        fig, (left, right) = plt.subplots(1, 2)
+        colours = plt.cm.tab10(np.arange(10))
+        for cls in range(10):
+            pts = points[y == cls]
+            left.scatter(pts[:, 0], pts[:, 1], s=5, color=colours[cls], label=str(cls),
+                         alpha=0.7, edgecolor="none")
+        left.set(xlabel="principal axis 1", ylabel="principal axis 2",
+                 title=f"latent means of {len(x)} test images")
+        left.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=3, fontsize=8)
+        _image_panel(right, decoded, steps, "decoded along the same plane (+-2 sd)")
+        fig.suptitle(data.title or "Latent space", fontweight="bold")
+        fig.tight_layout()
+        return _save(fig, prefix, "latent")
+
+
+def interpolation(data, prefix, steps=10):
+    """One row per class: images generated along the straight line between two latents
+    (the same two for every row), so the row shows style changing while the class holds."""
+    model = data.model
+    rng = np.random.default_rng(0)
+    ends = rng.standard_normal((2, model.latent_dim)).astype("float32")
+    weights = np.linspace(0, 1, steps, dtype="float32")[:, None]
+    line = (1 - weights) * ends[0] + weights * ends[1]
+    z = np.tile(line, (model.classes, 1))
+    images = model.generate_from(z, np.repeat(np.arange(model.classes), steps))
+    with plt.rc_context({**STYLE, "figure.figsize": (6.4, 6.8)}):
+        fig, ax = plt.subplots()
+        _image_panel(ax, images, steps, f"{data.title}: latent interpolation, one row per class")
+        return _save(fig, prefix, "interpolation")
+
+
+def denoising(data, prefix, rows=10):
+    """DDIM sampling of one image per class (seed 0): the clean-image estimate after each
+    group of steps, from pure noise (left) to the sample (right)."""
+    model = data.model
+    every = max(1, model.sample_steps // 8)
+    _, recorded = model.sample(np.arange(rows) % model.classes, seed=0, record_every=every)
+    frames = np.stack(recorded, axis=1)  # (rows, frames, h, w, 1)
+    images = np.clip(np.round((frames + 1) * 127.5), 0, 255).astype("uint8")
+    with plt.rc_context({**STYLE, "figure.figsize": (1.0 + 0.62 * frames.shape[1], 6.8)}):
+        fig, ax = plt.subplots()
+        _image_panel(ax, images.reshape(-1, *images.shape[2:]), frames.shape[1],
+                     f"{data.title}: clean-image estimate every {every} of "
+                     f"{model.sample_steps} DDIM steps")
+        return _save(fig, prefix, "denoising")
+
+
 FIGURES = {f.__name__: f for f in (sine_fit, sine_bases, spirals_boundary, training_curves,
-                                   confusion_matrix, misclassified, node_embedding)}
+                                   confusion_matrix, misclassified, node_embedding,
+                                   generative_curves, samples, reconstructions, latent_space,
+                                   interpolation, denoising)}
 
 
 def draw(names, data, prefix):

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Callable, Optional
 
-KINDS = ("classification", "binary", "regression")
+KINDS = ("classification", "binary", "regression", "generative")
 INDEX_PATH = Path(__file__).resolve().parent / "models" / "index.json"
 INDEX_FIELDS = ("description", "dataset", "kind", "metric", "bar", "goal", "input_kind")
 
@@ -35,6 +35,10 @@ class Task:
     requires: Optional[Callable] = None  # () -> None when buildable, else why not (a str)
     cached_features: Optional[Callable] = None  # x -> frozen-encoder outputs for the "head"
     recipe: dict = dataclasses.field(default_factory=dict)  # how it trains (training.recipes)
+    # generative models: (model, {split: (x, y)}, examples, seed) -> {split: {measure: value}},
+    # what training, evaluation and tuning report instead of Keras' compiled metrics
+    report: Optional[Callable] = None
+    objective: Optional[str] = None  # what a search optimises on validation (default: metric)
 
     def unavailable(self):
         """None when the model can be built here, else the reason it cannot."""
@@ -100,9 +104,10 @@ _TASKS: dict = {}
 
 def register_model(name=None, *, description, dataset, kind, metric, bar, goal=None,
                    search_space=None, figures=(), input_kind="dense", requires=None,
-                   cached_features=None, recipe=None):
+                   cached_features=None, recipe=None, report=None, objective=None):
     """Register a builder under `name` (default: the function's name), with how it trains
-    (`recipe`: keys of `training.recipes.DEFAULTS`, plain data)."""
+    (`recipe`: keys of `training.recipes.DEFAULTS`, plain data) and, for a generative model,
+    how its results are measured (`report`, see `Task.report`)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
 
@@ -117,7 +122,7 @@ def register_model(name=None, *, description, dataset, kind, metric, bar, goal=N
             raise TypeError(f"builder {key!r}: every argument needs a default, not {no_default}")
         _TASKS[key] = Task(key, builder, description, dataset, kind, metric, dict(bar),
                            dict(goal or {}), search_space, tuple(figures), input_kind,
-                           requires, cached_features, dict(recipe or {}))
+                           requires, cached_features, dict(recipe or {}), report, objective)
         return builder
 
     return decorate

@@ -54,6 +54,28 @@ def _image_dataset(name, default_val):
     return load
 
 
+BINARIZED_TEST_SEED = 0
+
+
+def _binarized_mnist(seed=0, data_dir=None, val_size=None):
+    """MNIST for likelihood models: training images kept grey (the "binarize" augmentation
+    draws them anew every epoch), validation binarized once with `seed` + 1, the test split
+    once with a fixed seed (`BINARIZED_TEST_SEED`) so every model is scored on the same bits."""
+    splits = _image_dataset("mnist", 10_000)(seed=seed, data_dir=data_dir, val_size=val_size)
+    (val_x, val_y), grey_test = splits.val, splits.load_test
+
+    def load_test():
+        x, y = grey_test()
+        splits.info["test"] += f", binarized once (seed {BINARIZED_TEST_SEED})"
+        return images.binarize(x, BINARIZED_TEST_SEED), y
+
+    splits.val = (images.binarize(val_x, seed + 1), val_y)
+    splits.load_test = load_test
+    splits.info.update(binarized="pixel set with probability pixel/255: training images anew "
+                                 "every epoch, validation once (seed + 1), test once")
+    return splits
+
+
 def _source(data_dir):
     root = images.resolve_data_dir(data_dir)
     return f"data directory {root}" if root else "tensorflow-datasets"
@@ -69,6 +91,7 @@ DATASETS = {
     "noisy_sine": _sine,
     "spirals": _spirals,
     "mnist": _image_dataset("mnist", 10_000),
+    "binarized_mnist": _binarized_mnist,
     "cifar10": _image_dataset("cifar10", 5_000),
     "cifar100": _image_dataset("cifar100", 5_000),
     "ag_news": _ag_news,
@@ -91,4 +114,7 @@ def load_test(dataset, seed=0, data_dir=None):
     if dataset in ("mnist", "cifar10", "cifar100"):
         x, y, _ = images.load_arrays(dataset, "test", data_dir)
         return x, y
+    if dataset == "binarized_mnist":
+        x, y, _ = images.load_arrays("mnist", "test", data_dir)
+        return images.binarize(x, BINARIZED_TEST_SEED), y
     return load_splits(dataset, seed=seed, data_dir=data_dir).load_test()

@@ -72,6 +72,13 @@ def checked_labels(labels, classes, source):
     return labels
 
 
+def binarize(images, seed=0):
+    """Binarized images as uint8 0 / 255: each pixel 255 with probability pixel / 255 (the
+    stochastic binarization of Salakhutdinov & Murray 2008), drawn with `seed`."""
+    draws = np.random.default_rng(seed).random(np.shape(images))
+    return np.where(draws * 255.0 < np.asarray(images, "float64"), 255, 0).astype("uint8")
+
+
 def _read_mnist_dir(folder, split):
     images_file, labels_file = MNIST_FILES[split]
     images = read_idx(folder / images_file)

@@ -1,6 +1,8 @@
 """Reusable Keras layers, all serializable under the package name `zoo`."""
 from zoo.layers.attention import TokenAndPositionEmbedding, TransformerEncoderBlock
 from zoo.layers.gaussian_basis import GaussianBasis
+from zoo.layers.generative import (ConditionedResidualBlock, GaussianSample, SinusoidalEmbedding,
+                                   SpatialSelfAttention)
 from zoo.layers.graph import (GraphAttention, GraphConvolution, InitialResidualConvolution,
                               RowNormalization)
 from zoo.layers.normalization import BiasBoostedBatchNorm, make_norm
@@ -11,4 +13,5 @@ from zoo.layers.whitening import PatchWhitening, adapt_whitening
 __all__ = ["GaussianBasis", "ResidualBlock", "TransformerEncoderBlock",
            "TokenAndPositionEmbedding", "make_norm", "BiasBoostedBatchNorm", "PatchWhitening",
            "adapt_whitening", "TestTimeAugmentation", "GraphConvolution", "GraphAttention",
-           "InitialResidualConvolution", "RowNormalization"]
+           "InitialResidualConvolution", "RowNormalization", "GaussianSample",
+           "SinusoidalEmbedding", "ConditionedResidualBlock", "SpatialSelfAttention"]
