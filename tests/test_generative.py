@@ -312,3 +312,24 @@ def test_every_figure_a_generative_task_names_is_drawn(name, tmp_path):
     paths = plots.draw(zoo.get(name).figures, data, str(tmp_path / name))
     assert len(paths) == len(zoo.get(name).figures)
     assert all((tmp_path / p).stat().st_size > 1000 for p in paths)
+
+
+def test_ddim_sampler_reaches_a_gaussian_with_its_exact_denoiser():
+    """The sampler against a case with a known answer: pixels N(0.2, 0.2^2), whose optimal
+    noise estimate is closed-form. 200 DDIM steps land on that distribution (20 steps
+    under-disperse: deterministic DDIM with few steps on the linear schedule)."""
+    model = zoo.build("diffusion_mnist", **{**SMALL["diffusion_mnist"], "guidance": 0.0})
+    mean, sd = 0.2, 0.2
+
+    class ExactDenoiser:
+        def predict_on_batch(self, inputs):
+            noisy, steps, _ = inputs
+            abar = model.alpha_bar[steps][:, None, None, None]
+            return np.sqrt(1 - abar) * (noisy - np.sqrt(abar) * mean) / (abar * sd ** 2 +
+                                                                          1 - abar)
+
+    model.denoiser = ExactDenoiser()
+    model.sample_steps = 200
+    images = model.sample(np.zeros(100, int), seed=0)
+    assert images.mean() == pytest.approx(mean, abs=0.005)
+    assert images.std() == pytest.approx(sd, rel=0.05)
