@@ -236,6 +236,8 @@ def test_cli_generate_writes_a_grid_and_the_array(tmp_path, monkeypatch, capsys)
     with pytest.raises(SystemExit) as refused:  # checked before any work
         zoo_main(["generate", "cgan_mnist", "--out", str(tmp_path)])
     assert refused.value.code == 2 and "is a folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        zoo_main(["generate", "cgan_mnist", "--n", "0", "--out", str(grid)])
 
 
 def test_generative_cards_meet_bars_only_when_measured_below_them():

@@ -233,7 +233,7 @@ def _image_panel(ax, images, cols, title):
 def save_grid(images, path, cols=None):
     """Write uint8 images (n, h, w, 1) as one PNG grid of `cols` columns (default: square)."""
     cols = cols or int(np.ceil(np.sqrt(len(images))))
-    canvas = 255 - _tiled(np.asarray(images), cols)  # white digits on black, as MNIST is
+    canvas = 255 - _tiled(np.asarray(images), cols)  # dark digits on white, as the figures
     with atomic_path(path, suffix=".png") as tmp:
         plt.imsave(tmp, np.kron(canvas, np.ones((2, 2), "uint8")), cmap="gray", vmin=0,
                    vmax=255, format="png")
