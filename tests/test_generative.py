@@ -203,11 +203,25 @@ print(json.dumps([float(loss), zoo.generate(model, 2).shape[0]]))
     assert np.isfinite(loss) and count == 2
 
 
-def test_gan_says_it_trains_on_tensorflow_only(monkeypatch):
-    model = zoo.build("cgan_mnist", **SMALL["cgan_mnist"])
-    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
-    with pytest.raises(NotImplementedError, match="TensorFlow backend only"):
-        model.train_step((np.zeros((2, 28, 28, 1), "uint8"), np.zeros(2, "int32")))
+def test_gan_under_jax_generates_and_loads_and_says_it_trains_on_tensorflow_only(tmp_path):
+    pytest.importorskip("jax")
+    proc = run_python(f"""
+import json, numpy as np, keras, zoo
+model = zoo.build("cgan_mnist", **{SMALL["cgan_mnist"]!r})
+images = zoo.generate(model, 4)
+model.save({str(tmp_path / "gan.keras")!r})
+loaded = keras.saving.load_model({str(tmp_path / "gan.keras")!r}, safe_mode=True)
+same = bool((zoo.generate(loaded, 4) == images).all())
+try:
+    loaded.fit(np.zeros((4, 28, 28, 1), "uint8"), np.zeros(4, "int32"), verbose=0)
+    refused = ""
+except NotImplementedError as error:
+    refused = str(error)
+print(json.dumps([same, refused]))
+""", env={"KERAS_BACKEND": "jax"}, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    same, refused = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert same and "TensorFlow backend only" in refused
 
 
 def test_predict_refuses_generative_models_and_points_to_generate():

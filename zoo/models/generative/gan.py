@@ -138,7 +138,8 @@ class ConditionalGAN(keras.Model):
         g_loss = ops.mean(ops.softplus(-fake_logit))
         return d_loss, g_loss
 
-    def train_step(self, data):
+    def train_step(self, *args):
+        data = args[-1]  # JAX's trainer passes (state, data), TensorFlow's (data,)
         if keras.backend.backend() != "tensorflow":
             raise NotImplementedError(f"{self.name} trains on the TensorFlow backend only (its "
                                       f"two optimisers need a train_step per backend); set "
