@@ -73,13 +73,17 @@ def report_samples(model, named_splits, examples=None, seed=0):
     scores = {"classifier_score": quality.classifier_score(probabilities), "samples": count}
     if labels is not None:
         scores["conditional_accuracy"] = float(np.mean(np.argmax(probabilities, 1) == labels))
-    train_images = named_splits["train"][0] if "train" in named_splits else None
+    # each split's first `count` images judged once: the training split's serve both its own
+    # FID and, for the other splits, real data's figures
+    judged = {split: quality.judged(_first(data, count)[0])
+              for split, data in named_splits.items()}
+    train = judged.get("train")
+    has_reference = train is not None and len(train[0]) >= count
     results = {}
-    for split, data in named_splits.items():
-        split_features, _ = quality.judged(_first(data, count)[0])
+    for split, (split_features, _) in judged.items():
         results[split] = {"fid": quality.fid(features, split_features), **scores}
-        if split != "train" and train_images is not None and len(train_images) >= count:
-            reference = quality.real_reference(train_images, split_features, count)
+        if split != "train" and has_reference:
+            reference = quality.real_reference(*train, split_features)
             results[split].update(reference, fid_ratio=results[split]["fid"] /
                                   reference["real_fid"])
     return results

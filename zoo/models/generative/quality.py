@@ -68,9 +68,8 @@ def judged(images, batch_size=500):
     return features, probabilities
 
 
-def real_reference(train_images, test_features, count):
-    """The measures for real data at `count` images: `count` training images against the test
-    features, so a model's figures have a scale."""
-    features, probabilities = judged(train_images[:count])
-    return {"real_fid": fid(features, test_features),
-            "real_classifier_score": classifier_score(probabilities)}
+def real_reference(train_features, train_probabilities, test_features):
+    """The measures for real data: training images (`judged`) against the test features at
+    the same count, so a model's figures have a scale."""
+    return {"real_fid": fid(train_features, test_features),
+            "real_classifier_score": classifier_score(train_probabilities)}
