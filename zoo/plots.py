@@ -114,18 +114,26 @@ def training_curves(data, prefix):
     """Loss and headline metric per epoch, training against validation."""
     h = data.history
     metric = next((m for m in ("accuracy", "mse") if m in h), None)
-    panels = [("loss", "loss")] + ([(metric, metric)] if metric else [])
+    keys = ["loss"] + ([metric] if metric else [])
+    return _curves(data, prefix, [(key, key, key.capitalize()) for key in keys],
+                   log_keys=("loss", "mse"))
+
+
+def _curves(data, prefix, panels, log_keys=()):
+    """One panel per `(history key, y label, title)`, training against validation, a log
+    scale for `log_keys`; written as PREFIX-curves."""
+    h = data.history
     with plt.rc_context({**STYLE, "figure.figsize": (5.2 * len(panels), 4.0)}):
         fig, axes = plt.subplots(1, len(panels), squeeze=False)
-        for ax, (key, label) in zip(axes[0], panels):
+        for ax, (key, label, title) in zip(axes[0], panels):
             epochs = np.arange(1, len(h[key]) + 1)
             ax.plot(epochs, h[key], lw=2, color=CLASS_COLOURS[0], label="training")
             if f"val_{key}" in h:
                 ax.plot(epochs, h[f"val_{key}"], lw=2, color=CLASS_COLOURS[1],
                         label="validation")
-            if key in ("loss", "mse"):
+            if key in log_keys:
                 ax.set_yscale("log")
-            ax.set(xlabel="epoch", ylabel=label, title=label.capitalize())
+            ax.set(xlabel="epoch", ylabel=label, title=title)
             ax.legend()
         fig.suptitle(data.title or "Training curves", fontweight="bold")
         fig.tight_layout()
@@ -243,21 +251,8 @@ def save_grid(images, path, cols=None):
 def generative_curves(data, prefix):
     """Each loss the model logs per epoch (a GAN: the discriminator's and the generator's),
     training against validation."""
-    h = data.history
-    keys = [k for k in h if not k.startswith("val_") and k != "learning_rate"]
-    with plt.rc_context({**STYLE, "figure.figsize": (5.2 * len(keys), 4.0)}):
-        fig, axes = plt.subplots(1, len(keys), squeeze=False)
-        for ax, key in zip(axes[0], keys):
-            epochs = np.arange(1, len(h[key]) + 1)
-            ax.plot(epochs, h[key], lw=2, color=CLASS_COLOURS[0], label="training")
-            if f"val_{key}" in h:
-                ax.plot(epochs, h[f"val_{key}"], lw=2, color=CLASS_COLOURS[1],
-                        label="validation")
-            ax.set(xlabel="epoch", ylabel=key, title=key.replace("_", " "))
-            ax.legend()
-        fig.suptitle(data.title or "Training curves", fontweight="bold")
-        fig.tight_layout()
-        return _save(fig, prefix, "curves")
+    keys = [k for k in data.history if not k.startswith("val_") and k != "learning_rate"]
+    return _curves(data, prefix, [(key, key, key.replace("_", " ")) for key in keys])
 
 
 def samples(data, prefix, count=100):
