@@ -15,7 +15,7 @@ from conftest import run_python
 from zoo.__main__ import main as zoo_main
 from zoo.layers import (ConditionedResidualBlock, GaussianSample, SinusoidalEmbedding,
                         SpatialSelfAttention)
-from zoo.models.generative import quality, vae
+from zoo.models.generative import diffusion, quality, vae
 
 GENERATIVE = [name for name in zoo.list_models() if zoo.get(name).kind == "generative"]
 SMALL = {"vae_mnist": dict(latent_dim=4, width=8, hidden=16),
@@ -332,8 +332,8 @@ def test_every_figure_a_generative_task_names_is_drawn(name, tmp_path):
 
 def test_ddim_sampler_reaches_a_gaussian_with_its_exact_denoiser():
     """The sampler against a case with a known answer: pixels N(0.2, 0.2^2), whose optimal
-    noise estimate is closed-form. 200 DDIM steps land on that distribution (20 steps
-    under-disperse: deterministic DDIM with few steps on the linear schedule)."""
+    noise and clean-image estimates are closed-form (the network's v is a mix of the two).
+    200 DDIM steps land on that distribution."""
     model = zoo.build("diffusion_mnist", **{**SMALL["diffusion_mnist"], "guidance": 0.0})
     mean, sd = 0.2, 0.2
 
@@ -341,11 +341,57 @@ def test_ddim_sampler_reaches_a_gaussian_with_its_exact_denoiser():
         def predict_on_batch(self, inputs):
             noisy, steps, _ = inputs
             abar = model.alpha_bar[steps][:, None, None, None]
-            return np.sqrt(1 - abar) * (noisy - np.sqrt(abar) * mean) / (abar * sd ** 2 +
-                                                                          1 - abar)
+            surprise = (noisy - np.sqrt(abar) * mean) / (abar * sd ** 2 + 1 - abar)
+            noise = np.sqrt(1 - abar) * surprise
+            clean = mean + np.sqrt(abar) * sd ** 2 * surprise
+            return np.sqrt(abar) * noise - np.sqrt(1 - abar) * clean
 
     model.denoiser = ExactDenoiser()
     model.sample_steps = 200
     images = model.sample(np.zeros(100, int), seed=0)
     assert images.mean() == pytest.approx(mean, abs=0.005)
     assert images.std() == pytest.approx(sd, rel=0.05)
+
+
+@pytest.mark.parametrize("schedule", ["linear", "cosine"])
+def test_v_parameterisation_recovers_the_clean_image_and_the_noise(schedule):
+    """x = sqrt(abar) x0 + sqrt(1 - abar) eps and v = sqrt(abar) eps - sqrt(1 - abar) x0 give
+    back x0 and eps at every signal level; the schedule falls from ~1 to ~0."""
+    alpha_bar = diffusion.SCHEDULES[schedule](1000)
+    assert alpha_bar[0] > 0.999 and alpha_bar[-1] < 1e-4
+    assert np.all(np.diff(alpha_bar) < 0)
+    rng = np.random.default_rng(0)
+    clean, noise = rng.uniform(-1, 1, (4, 5)), rng.standard_normal((4, 5))
+    for abar in alpha_bar[[0, 300, 700, 999]].astype("float64"):
+        noisy = np.sqrt(abar) * clean + np.sqrt(1 - abar) * noise
+        v = np.sqrt(abar) * noise - np.sqrt(1 - abar) * clean
+        got_clean, got_noise = diffusion.DiffusionModel.estimates(noisy, v, abar)
+        np.testing.assert_allclose(got_clean, clean, atol=1e-9)
+        np.testing.assert_allclose(got_noise, noise, atol=1e-9)
+
+
+def test_diffusion_refuses_an_unknown_schedule():
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        diffusion.DiffusionModel((8, 8), 2, embed_dim=16, schedule="quadratic")
+
+
+@pytest.mark.parametrize("name", GENERATIVE)
+def test_the_cards_check_is_the_same_as_measuring_that_many_examples_alone(name, monkeypatch):
+    """Training reads the card's `check` off the full pass (its first examples); CI measures
+    it anew with `examples=`: the two agree."""
+    from zoo.models.generative import quality
+
+    monkeypatch.setattr(quality, "judged", lambda images, batch_size=500: (
+        np.asarray(images, "float64").reshape(len(images), -1)[:, ::98],
+        np.asarray(images, "float64").reshape(len(images), -1)[:, 300:310] + 1.0))
+    keras.utils.set_random_seed(0)
+    model = zoo.build(name, **SMALL[name])
+    report = zoo.get(name).report
+    rng = np.random.default_rng(0)
+    images = np.where(rng.random((60, 28, 28, 1)) < 0.2, 255, 0).astype("uint8")
+    splits = {"train": (images[:60], np.arange(60) % 10), "test": (images[30:], np.arange(30))}
+    full = report(model, splits, examples=30, seed=0, check=20)
+    alone = report(model, splits, examples=20, seed=0)["test"]
+    assert full["check"].keys() == alone.keys()
+    for measure, value in alone.items():
+        assert full["check"][measure] == pytest.approx(value, rel=1e-4), measure

@@ -260,8 +260,13 @@ def _load_fitted(model, backup, record, name, verbose):
 
 def evaluate_step(task, run, splits, recipe, strat, overrides, verbose):
     """Metrics per split of a fitted run, as the dict `publish` takes."""
+    train_metrics_on = min(TRAIN_METRIC_EXAMPLES, len(run["train"][1]))
     if task.report is not None:
         metrics, test = _report(task, run["model"], splits, verbose)
+        # the report's own count of training images (a likelihood on fewer, FID on as many
+        # as it generates)
+        train = metrics["train"]
+        train_metrics_on = int(train.get("examples", train.get("samples", train_metrics_on)))
     else:
         metrics, test = _evaluate(task.name, run["model"], run["fitted"], run["train"],
                                   run["val"], splits, recipe["batch_size"], verbose)
@@ -273,7 +278,7 @@ def evaluate_step(task, run, splits, recipe, strat, overrides, verbose):
             "wall_seconds": run["wall"], "recipe": recipe, "splits": splits, "test": test,
             "overrides": overrides,
             "strategy": f"{type(strat).__name__} x{strat.num_replicas_in_sync}",
-            "train_metrics_on": min(TRAIN_METRIC_EXAMPLES, len(run["train"][1])),
+            "train_metrics_on": train_metrics_on,
             "frozen_head": run["fitted"] is not run["model"]}
 
 
@@ -303,10 +308,7 @@ def _report(task, model, splits, verbose):
         print(f"[{task.name}] measuring (sample quality / likelihood on every split)", flush=True)
     test = splits.load_test()
     named = {"train": splits.train, "val": splits.val, "test": test}
-    metrics = task.report(model, named, seed=REPORT_SEED)
-    check = task.report(model, {"train": splits.train, "test": test}, examples=CHECK_EXAMPLES,
-                        seed=REPORT_SEED)["test"]
-    return {**metrics, "check": check}, test
+    return task.report(model, named, seed=REPORT_SEED, check=CHECK_EXAMPLES), test
 
 
 def publish(name, result, out, artifact_name=None, command=None, extra_card=None, verbose=True):

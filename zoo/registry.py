@@ -35,8 +35,9 @@ class Task:
     requires: Optional[Callable] = None  # () -> None when buildable, else why not (a str)
     cached_features: Optional[Callable] = None  # x -> frozen-encoder outputs for the "head"
     recipe: dict = dataclasses.field(default_factory=dict)  # how it trains (training.recipes)
-    # generative models: (model, {split: (x, y)}, examples, seed) -> {split: {measure: value}},
-    # what training, evaluation and tuning report instead of Keras' compiled metrics
+    # generative models: (model, {split: (x, y)}, examples, seed, check) -> {split: {measure:
+    # value}} (with `check`, also "check": the test split's measures on its first `check`
+    # examples), what training, evaluation and tuning report instead of Keras' compiled metrics
     report: Optional[Callable] = None
     objective: Optional[str] = None  # what a search optimises on validation (default: metric)
 

@@ -15,6 +15,13 @@ RECIPES = {
         warmup_epochs=1.0,
         augment="shift2",  # random translations of up to 2 pixels
     ),
+    "mnist_fast": dict(
+        epochs=5,  # 0.61x the keras-io convnet's time in one run, 99.31%; 7 epochs: 99.30%
+        batch_size=128,
+        schedule="onecycle",
+        warmup_epochs=1.0,
+        augment="shift2",
+    ),
     "mnist_tiny": dict(
         epochs=60,  # 190 parameters converge slowly but cheaply (seconds per epoch)
         batch_size=128,
