@@ -23,7 +23,6 @@ import json
 import os
 import statistics
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
@@ -33,6 +32,7 @@ import tensorflow as tf  # noqa: E402
 from training import pieces  # noqa: E402
 from training.fit import machine  # noqa: E402
 from training.recipes import recipe_for  # noqa: E402
+from zoo import artifacts  # noqa: E402
 
 TRAIN_IMAGES = 50_000
 BACKWARD_FACTOR = 3  # forward + backward (input and weight gradients) ~ 3x the forward
@@ -92,11 +92,8 @@ def epoch_seconds(model, batch, images, rounds, shape):
 
 
 def card_epoch_seconds(name):
-    path = Path(__file__).resolve().parents[1] / "saved_models" / f"{name}.json"
-    if not path.exists():
-        return None
-    card = json.loads(path.read_text())
-    return card["wall_seconds"] / card["epochs"]
+    card = artifacts.read_card(name)
+    return card["wall_seconds"] / card["epochs"] if card else None
 
 
 def main():

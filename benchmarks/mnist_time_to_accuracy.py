@@ -20,7 +20,6 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
 from training import train  # noqa: E402
 from training.fit import machine  # noqa: E402
