@@ -330,11 +330,13 @@ def test_every_figure_a_generative_task_names_is_drawn(name, tmp_path):
     assert all((tmp_path / p).stat().st_size > 1000 for p in paths)
 
 
-def test_ddim_sampler_reaches_a_gaussian_with_its_exact_denoiser():
+@pytest.mark.parametrize("eta", [0.0, 1.0])
+def test_ddim_sampler_reaches_a_gaussian_with_its_exact_denoiser(eta):
     """The sampler against a case with a known answer: pixels N(0.2, 0.2^2), whose optimal
     noise and clean-image estimates are closed-form (the network's v is a mix of the two).
-    200 DDIM steps land on that distribution."""
-    model = zoo.build("diffusion_mnist", **{**SMALL["diffusion_mnist"], "guidance": 0.0})
+    200 DDIM steps land on that distribution, deterministic or ancestral."""
+    model = zoo.build("diffusion_mnist",
+                      **{**SMALL["diffusion_mnist"], "guidance": 0.0, "eta": eta})
     mean, sd = 0.2, 0.2
 
     class ExactDenoiser:
@@ -351,6 +353,31 @@ def test_ddim_sampler_reaches_a_gaussian_with_its_exact_denoiser():
     images = model.sample(np.zeros(100, int), seed=0)
     assert images.mean() == pytest.approx(mean, abs=0.005)
     assert images.std() == pytest.approx(sd, rel=0.05)
+
+
+def test_ddim_step_is_ddpms_posterior_at_eta_one_and_deterministic_at_zero():
+    """Between consecutive steps, eta = 1 draws from q(x_{t-1} | x_t, x0) (Ho et al. eq. 7:
+    mean sqrt(abar') beta / (1 - abar) x0 + sqrt(alpha) (1 - abar') / (1 - abar) x_t, variance
+    (1 - abar') / (1 - abar) beta); eta = 0 is x0 re-noised with the noise x_t and x0 imply."""
+    abar, previous = 0.36, 0.4
+    alpha = abar / previous
+    rng = np.random.default_rng(0)
+    noisy, clean, noise = rng.standard_normal(5), rng.uniform(-1, 1, 5), rng.standard_normal(5)
+    mean = (np.sqrt(previous) * (1 - alpha) / (1 - abar) * clean
+            + np.sqrt(alpha) * (1 - previous) / (1 - abar) * noisy)
+    sd = np.sqrt((1 - previous) / (1 - abar) * (1 - alpha))
+    np.testing.assert_allclose(diffusion.ddim_step(noisy, clean, abar, previous, 1.0, noise),
+                               mean + sd * noise, atol=1e-12)
+    implied = (noisy - np.sqrt(abar) * clean) / np.sqrt(1 - abar)
+    np.testing.assert_allclose(diffusion.ddim_step(noisy, clean, abar, previous, 0.0, noise),
+                               np.sqrt(previous) * clean + np.sqrt(1 - previous) * implied,
+                               atol=1e-12)
+    np.testing.assert_allclose(diffusion.ddim_step(noisy, clean, abar, 1.0, 1.0, noise), clean)
+
+
+def test_diffusion_refuses_an_eta_outside_zero_to_one():
+    with pytest.raises(ValueError, match="eta"):
+        diffusion.DiffusionModel((8, 8), 2, embed_dim=16, eta=1.5)
 
 
 @pytest.mark.parametrize("schedule", ["linear", "cosine"])

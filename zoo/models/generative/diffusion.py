@@ -74,8 +74,9 @@ def _unet(widths, heads, classes, image_shape, embed_dim):
 class DiffusionModel(keras.Model):
     """DDPM training (a random step's noisy image in, its v out; labels dropped with
     probability `label_dropout` so one network is both the conditional and the unconditional
-    model), DDIM sampling in `sample_steps` steps with guidance weight `guidance` (out = (1 + w)
-    out(x, y) - w out(x)), on the `schedule` ("cosine" or "linear") of `steps` noise steps.
+    model), DDIM sampling in `sample_steps` steps with stochasticity `eta` and guidance weight
+    `guidance` (out = (1 + w) out(x, y) - w out(x)), on the `schedule` ("cosine" or "linear")
+    of `steps` noise steps.
 
     `call(pixels)` reads uint8 images as noisy at step `denoise_step` and returns the
     network's estimate of the clean images (pixel values, unconditional): a one-step
@@ -84,7 +85,7 @@ class DiffusionModel(keras.Model):
     conditional = True
 
     def __init__(self, widths=(32, 64, 64), heads=4, embed_dim=128, steps=1000,
-                 sample_steps=25, guidance=2.0, label_dropout=0.1, classes=10,
+                 sample_steps=30, guidance=0.25, eta=1.0, label_dropout=0.1, classes=10,
                  image_shape=(28, 28, 1), denoise_step=100, schedule="cosine", seed=None,
                  **kwargs):
         super().__init__(**kwargs)
@@ -94,6 +95,9 @@ class DiffusionModel(keras.Model):
         self.steps = int(steps)
         self.sample_steps = int(sample_steps)
         self.guidance = float(guidance)
+        if not 0.0 <= float(eta) <= 1.0:
+            raise ValueError(f"eta (DDIM's stochasticity) must be in [0, 1], got {eta!r}")
+        self.eta = float(eta)
         self.label_dropout = float(label_dropout)
         self.classes = int(classes)
         self.image_shape = tuple(int(s) for s in image_shape)
@@ -159,18 +163,25 @@ class DiffusionModel(keras.Model):
         return (1 + self.guidance) * conditional - self.guidance * unconditional
 
     def sample(self, labels, seed=0, record_every=None):
-        """DDIM (eta = 0) from pure noise to images in [-1, 1] for `labels`; with
-        `record_every`, also the clean-image estimates every that many steps."""
-        rng = np.random.default_rng(seed)
-        x = rng.standard_normal((len(labels), *self.image_shape)).astype("float32")
+        """DDIM from pure noise to images in [-1, 1] for `labels` (`eta` 0: deterministic; 1:
+        DDPM's ancestral sampling on the shortened schedule); with `record_every`, also the
+        clean-image estimates every that many steps."""
         schedule = np.linspace(self.steps - 1, 0, self.sample_steps).round().astype(int)
+        # image by image, the start and then each step's noise: a batch's first images are
+        # those of a smaller batch under the same seed
+        draws = len(schedule) if self.eta else 1
+        noises = np.random.default_rng(seed).standard_normal(
+            (len(labels), draws, *self.image_shape)).astype("float32")
+        x = noises[:, 0]
         recorded = []
         for i, t in enumerate(schedule):
-            clean, eps = self.estimates(x, self.guided_output(x, t, labels), self.alpha_bar[t])
+            clean, _ = self.estimates(x, self.guided_output(x, t, labels), self.alpha_bar[t])
             clean = np.clip(clean, -1, 1)
-            previous = self.alpha_bar[schedule[i + 1]] if i + 1 < len(schedule) else 1.0
-            x = np.sqrt(previous) * clean + np.sqrt(1 - previous) * eps
-            if record_every and (i % record_every == 0 or i + 1 == len(schedule)):
+            last = i + 1 == len(schedule)
+            previous = 1.0 if last else self.alpha_bar[schedule[i + 1]]
+            noise = noises[:, i + 1] if self.eta and not last else 0.0
+            x = ddim_step(x, clean, self.alpha_bar[t], previous, self.eta, noise)
+            if record_every and (i % record_every == 0 or last):
                 recorded.append(clean)
         return (clean, recorded) if record_every else clean
 
@@ -185,10 +196,22 @@ class DiffusionModel(keras.Model):
     def get_config(self):
         return {**super().get_config(), "widths": self.widths, "heads": self.heads,
                 "embed_dim": self.embed_dim, "steps": self.steps,
-                "sample_steps": self.sample_steps, "guidance": self.guidance,
+                "sample_steps": self.sample_steps, "guidance": self.guidance, "eta": self.eta,
                 "label_dropout": self.label_dropout, "classes": self.classes,
                 "image_shape": self.image_shape, "denoise_step": self.denoise_step,
                 "schedule": self.schedule, "seed": self.seed}
+
+
+def ddim_step(noisy, clean, abar, previous, eta, noise):
+    """One DDIM step (Song et al. 2021, eq. 12) from signal level `abar` to `previous`: toward
+    the clean-image estimate `clean` (clipped to [-1, 1] by the caller) with the noise that
+    `clean` and `noisy` imply, so clipping moves the whole step and not only its first term.
+    `eta` 0 is deterministic; 1 draws from DDPM's posterior q(x_previous | noisy, clean) with
+    the standard normal `noise`."""
+    implied_noise = (noisy - abar ** 0.5 * clean) / (1.0 - abar) ** 0.5
+    sigma = eta * ((1.0 - previous) / (1.0 - abar) * (1.0 - abar / previous)) ** 0.5
+    return (previous ** 0.5 * clean + max(1.0 - previous - sigma ** 2, 0.0) ** 0.5 * implied_noise
+            + sigma * noise)
 
 
 def to_pixels(signed):
