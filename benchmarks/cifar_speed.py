@@ -32,6 +32,7 @@ import keras
 from training import pieces
 from training.hardware import bfloat16_is_fast, describe_cpu, effective_precision
 from training.recipes import recipe_for
+from zoo import artifacts
 from zoo.data import load_splits
 
 PLAIN_BATCH = 128
@@ -135,11 +136,8 @@ def benchmark(name, x, y, images, rounds=3, levers=True):
 
 
 def card_wall_time(name):
-    card = Path("saved_models") / f"{name}.json"
-    if not card.exists():
-        return None
-    data = json.loads(card.read_text())
-    return data["wall_seconds"], data["metrics"].get("test", {})
+    card = artifacts.read_card(name)
+    return (card["wall_seconds"], card["metrics"].get("test", {})) if card else None
 
 
 def main():
