@@ -9,9 +9,9 @@ import tensorflow as tf
 from keras.src import testing
 
 from conftest import run_python
-from zoo.layers import (BiasBoostedBatchNorm, GaussianBasis, PatchWhitening, ResidualBlock,
-                        SpatialSelfAttention, TestTimeAugmentation, TokenAndPositionEmbedding,
-                        TransformerEncoderBlock)
+from zoo.layers import (BiasBoostedBatchNorm, GaussianBasis, LowFrequencyDCT, NearestMean,
+                        OrientedGradients, PatchWhitening, ResidualBlock, SpatialSelfAttention,
+                        TestTimeAugmentation, TokenAndPositionEmbedding, TransformerEncoderBlock)
 
 RNG = np.random.default_rng(0)
 
@@ -41,6 +41,11 @@ CASES = {
                              RNG.normal(size=(2, 8, 8, 3)), (2, 6, 6, 4)),
     "spatial_attention": (lambda: SpatialSelfAttention(2), RNG.normal(size=(2, 3, 3, 8)),
                           (2, 3, 3, 8)),
+    "low_frequency_dct": (lambda: LowFrequencyDCT(5, crop=2), RNG.uniform(size=(2, 12, 12, 1)),
+                          (2, 5)),
+    "oriented_gradients": (lambda: OrientedGradients(2, crop=1), RNG.uniform(size=(2, 12, 12, 1)),
+                           (2, 16)),
+    "nearest_mean": (lambda: NearestMean(4), RNG.normal(size=(3, 2)), (3, 4)),
 }
 
 
@@ -60,18 +65,22 @@ def test_output_shape(case):
 def test_gradients_reach_every_trainable_weight(case):
     factory, x, _ = CASES[case]
     layer = factory()
-    x = _input(x)
+    x = tf.convert_to_tensor(_input(x))
     layer(x)  # build
+    # a layer without weights (a fixed feature extractor) passes gradients to its input
+    targets = layer.trainable_weights or [x]
     with tf.GradientTape() as tape:
+        if x.dtype.is_floating:
+            tape.watch(x)
         y = layer(x, training=True)
         # position-dependent weights: a plain sum of a normalised output has zero gradient
         weights = tf.reshape(tf.cast(tf.range(tf.size(y)) % 7 + 1, y.dtype), tf.shape(y))
         loss = tf.reduce_sum(tf.square(y) * weights)
-    grads = tape.gradient(loss, layer.trainable_weights)
-    assert layer.trainable_weights
-    for weight, grad in zip(layer.trainable_weights, grads):
-        assert grad is not None, weight.path
-        assert float(tf.reduce_max(tf.abs(grad))) > 0, f"zero gradient for {weight.path}"
+    grads = tape.gradient(loss, targets)
+    for target, grad in zip(targets, grads):
+        name = getattr(target, "path", "the input")
+        assert grad is not None, name
+        assert float(tf.reduce_max(tf.abs(grad))) > 0, f"zero gradient for {name}"
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -220,3 +229,35 @@ class KerasLayerHarness(testing.TestCase):
                             input_shape={"embeddings_shape": (2, 4, 5), "ids_shape": (2, 4)},
                             input_dtype={"embeddings_shape": "float32", "ids_shape": "int32"},
                             expected_output_shape=(2, 5), run_training_check=False)
+
+
+def test_low_frequency_dct_is_scipys_orthonormal_dct_of_the_centre():
+    import scipy.fft
+
+    images = RNG.uniform(size=(3, 12, 12, 1)).astype("float32")
+    got = keras.ops.convert_to_numpy(LowFrequencyDCT(6, crop=2)(images))
+    full = scipy.fft.dctn(images[:, 2:10, 2:10, 0], norm="ortho", axes=(1, 2))
+    lowest = [(0, 0), (0, 1), (1, 0), (0, 2), (1, 1), (2, 0)]  # by u + v, then u
+    np.testing.assert_allclose(got, np.stack([full[:, u, v] for u, v in lowest], 1), atol=1e-5)
+
+
+def test_oriented_gradients_average_the_four_half_gradients_per_cell():
+    image = np.zeros((1, 8, 8, 1), "float32")
+    image[0, :, 5:, 0] = 1.0  # a vertical edge: x-gradient up at columns 4-5, no y-gradient
+    got = keras.ops.convert_to_numpy(OrientedGradients(2, crop=0, scale=1.0)(image))[0]
+    dx = image[0, 1:-1, 2:, 0] - image[0, 1:-1, :-2, 0]  # 6x6, cells of 3x3
+    cells = [dx[r:r + 3, c:c + 3].mean() for r in (0, 3) for c in (0, 3)]
+    np.testing.assert_allclose(got[:4], cells, atol=1e-6)  # rising x
+    np.testing.assert_allclose(got[4:], 0, atol=1e-6)  # falling x, rising and falling y
+    assert got[:4].max() > 0
+
+
+def test_nearest_mean_is_a_softmax_of_minus_squared_distances():
+    layer = NearestMean(3)
+    points = RNG.normal(size=(4, 2)).astype("float32")
+    got = keras.ops.convert_to_numpy(layer(points))
+    means = keras.ops.convert_to_numpy(layer.means)
+    scores = -((points[:, None, :] - means[None]) ** 2).sum(-1)
+    expected = np.exp(scores - scores.max(1, keepdims=True))
+    np.testing.assert_allclose(got, expected / expected.sum(1, keepdims=True), atol=1e-6)
+    assert layer.count_params() == 6

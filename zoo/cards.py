@@ -22,10 +22,29 @@ repeated runs (`python -m training.seeds`), the bar is checked against their mea
 GENERATIVE_MEASURES = ("elbo", "fid", "fid_ratio", "classifier_score", "conditional_accuracy")
 
 
+BASE_CONFIG_KEYS = {"name", "trainable", "dtype"}
+
+
+def parameter_free_layers(model):
+    """`model`'s layers that hold no values, learned or fixed (inputs aside), as "name: Class
+    (settings)": what a parameter-count bar lets a model use for free, listed on its card."""
+    listed = []
+    for layer in model.layers:
+        if layer.weights or type(layer).__name__ == "InputLayer":
+            continue
+        settings = ", ".join(f"{k}={v}" for k, v in layer.get_config().items()
+                             if k not in BASE_CONFIG_KEYS)
+        listed.append(f"{layer.name}: {type(layer).__name__}({settings})")
+    return listed
+
+
 def make_card(task, result, command, figures, sha256, environment):
     """The card of a training result (`training.fit.train`): what was trained on what, how,
-    where (`environment`: the machine and library versions), and what it measured."""
+    where (`environment`: the machine and library versions), and what it measured; with a
+    parameter-count bar, also the parameter-free layers the count leaves out."""
     recipe, splits = result["recipe"], result["splits"]
+    free = ({"parameter_free_layers": parameter_free_layers(result["model"])}
+            if "params_max" in task.bar else {})
     return {
         "name": task.name,
         "task": task.description,
@@ -38,6 +57,7 @@ def make_card(task, result, command, figures, sha256, environment):
         "goal": task.goal,
         "metrics": result["metrics"],
         "params": result["model"].count_params(),
+        **free,
         "overrides": result["overrides"],
         "recipe": recipe,
         # epochs run: fewer than the recipe's when early stopping ended the training

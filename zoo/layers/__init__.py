@@ -1,5 +1,6 @@
 """Reusable Keras layers, all serializable under the package name `zoo`."""
 from zoo.layers.attention import TokenAndPositionEmbedding, TransformerEncoderBlock
+from zoo.layers.features import LowFrequencyDCT, NearestMean, OrientedGradients
 from zoo.layers.gaussian_basis import GaussianBasis
 from zoo.layers.generative import (ConditionedResidualBlock, GaussianSample, SinusoidalEmbedding,
                                    SpatialSelfAttention)
@@ -14,4 +15,5 @@ __all__ = ["GaussianBasis", "ResidualBlock", "TransformerEncoderBlock",
            "TokenAndPositionEmbedding", "make_norm", "BiasBoostedBatchNorm", "PatchWhitening",
            "adapt_whitening", "TestTimeAugmentation", "GraphConvolution", "GraphAttention",
            "InitialResidualConvolution", "RowNormalization", "GaussianSample",
-           "SinusoidalEmbedding", "ConditionedResidualBlock", "SpatialSelfAttention"]
+           "SinusoidalEmbedding", "ConditionedResidualBlock", "SpatialSelfAttention",
+           "LowFrequencyDCT", "OrientedGradients", "NearestMean"]
