@@ -159,7 +159,7 @@ def mnist_tiny(grid=5, hidden=5, crop=4, learning_rate=2e-2, input_shape=MNIST_S
 
 
 def _micro_space(hp):
-    return {"coefficients": hp.Int("coefficients", 4, 10, default=7),
+    return {"coefficients": hp.Int("coefficients", 4, 10, default=6),
             "dims": hp.Int("dims", 2, 3, default=3),
             "learning_rate": hp.Float("learning_rate", 3e-3, 1e-1, sampling="log", default=2e-2)}
 
@@ -171,7 +171,7 @@ def _micro_space(hp):
     bar={"accuracy": 0.80, "params_max": 100}, goal={"params_max": 9},
     search_space=_micro_space, figures=MNIST_FIGURES, input_kind="image",
     recipe=RECIPES["mnist_micro"])
-def mnist_micro(coefficients=7, grid=2, dims=3, learning_rate=2e-2, input_shape=MNIST_SHAPE,
+def mnist_micro(coefficients=6, grid=2, dims=3, learning_rate=2e-2, input_shape=MNIST_SHAPE,
                 num_classes=10):
     """Parameter-free features, then `(coefficients + 4 grid^2) * channels * dims + classes *
     dims` learned values (99 at the defaults): no biases, no normalisation statistics.
@@ -184,7 +184,8 @@ def mnist_micro(coefficients=7, grid=2, dims=3, learning_rate=2e-2, input_shape=
 
     Chosen on the validation split (15 epochs, Adam 0.02; `benchmarks/tiny_pareto.py`): DCT
     features alone reached at most 75.6% at 100 parameters, gradients alone 74.7% at 78; the
-    two together 80.6% at 99."""
+    two together, in 3 dimensions, 82.8% with 6 coefficients (96 parameters), 80.6% with 7
+    (99); in 2 dimensions 65-66%."""
     shape = image_shape("mnist_micro", input_shape, 12)  # the crops leave 4x4
     inputs, x = _pixels(shape)
     features = keras.layers.Concatenate(name="fixed_features")([
