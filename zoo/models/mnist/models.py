@@ -174,7 +174,7 @@ def _micro_space(hp):
 def mnist_micro(coefficients=6, grid=2, dims=3, learning_rate=2e-2, input_shape=MNIST_SHAPE,
                 num_classes=10):
     """Parameter-free features, then `(coefficients + 4 grid^2) * channels * dims + classes *
-    dims` learned values (99 at the defaults): no biases, no normalisation statistics.
+    dims` learned values (96 at the defaults): no biases, no normalisation statistics.
 
     Fixed (listed in the card): the `coefficients` lowest-frequency 2-D DCT coefficients of
     the 20x20 centre (`LowFrequencyDCT`) and the positive and negative halves of the x and y
