@@ -154,6 +154,19 @@ def test_mnist_tiny_says_when_its_grid_does_not_fit_the_crop():
         zoo.build("mnist_tiny", input_shape=(20, 20, 1))
 
 
+def test_parameter_count_cards_list_exactly_the_weightless_layers():
+    """What a <= N-parameter bar lets a model use for free is listed on its card: every layer
+    without values, and no other."""
+    from zoo.cards import parameter_free_layers
+
+    model = zoo.build("mnist_micro")
+    listed = parameter_free_layers(model)
+    assert [entry.split(":")[0] for entry in listed] == ["scale", "dct", "gradients",
+                                                         "fixed_features"]
+    assert "LowFrequencyDCT(coefficients=6, crop=4)" in listed[1]
+    assert model.count_params() == sum(int(np.prod(w.shape)) for w in model.weights) == 96
+
+
 def test_mnist_cnn_learns_scikit_learns_8x8_digits():
     """The issue's library check: another dataset's shape through the zoo's builder (a seeded
     80/20 split of the 1,797 digits; >= 97% on the held-out fifth)."""
