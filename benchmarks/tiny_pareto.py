@@ -27,6 +27,7 @@ import keras  # noqa: E402
 
 from zoo.data import load_splits  # noqa: E402
 from zoo.layers import NearestMean, OrientedGradients  # noqa: E402
+from zoo.layers.features import dct_basis, low_frequencies  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--data-dir")
@@ -42,19 +43,12 @@ def pool(x, g):
     s = x.shape[1] // g
     return x[:, :g * s, :g * s].reshape(len(x), g, s, g, s).mean(axis=(2, 4)).reshape(len(x), -1)
 
-def dct_basis(n):
-    k = np.arange(n)
-    b = np.cos(np.pi * (2 * k[None, :] + 1) * k[:, None] / (2 * n)) * np.sqrt(2 / n)
-    b[0] /= np.sqrt(2)
-    return b  # rows: frequencies
-
 def dct(x, k, c=4):
     x = crop(x, c)
     n = x.shape[1]
     b = dct_basis(n)
     coeffs = np.einsum("un,bnm,vm->buv", b, x, b)
-    order = sorted(itertools.product(range(n), range(n)), key=lambda t: (t[0] + t[1], t[0]))[:k]
-    return np.stack([coeffs[:, u, v] for u, v in order], axis=1)
+    return np.stack([coeffs[:, u, v] for u, v in low_frequencies(n, n, k)], axis=1)
 
 def codes(h, kind, seed=0):
     rng = np.random.default_rng(seed)
