@@ -1,14 +1,18 @@
 """The airbench pieces of the CIFAR models: whitening computed from a batch, test-time
-augmentation averaging what it says, lookahead weight averaging, dirac initialisation and the
-reflect-padded augmentation. Fast, no real data."""
+augmentation averaging what it says, lookahead weight averaging, dirac initialisation, the
+reflect-padded augmentation, alternating flips, the triangular schedule's ends and the frozen
+whitening bias. Fast, no real data."""
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from training.augment import AUGMENTATIONS, translate
-from training.callbacks import WeightAveraging
-from zoo.layers import PatchWhitening, TestTimeAugmentation, adapt_whitening
+from training import pieces
+from training.augment import AUGMENTATIONS, AlternatingFlip, translate
+from training.callbacks import StepSchedule, WeightAveraging
+from training.recipes import recipe_for
+from zoo.data import pipeline
+from zoo.layers import PatchWhitening, TestTimeAugmentation, adapt_whitening, whitening_layers
 from zoo.layers.tta import VIEWS
 from zoo.layers.whitening import image_patches
 from zoo.models.cifar.fastnet import PartialDirac
@@ -134,3 +138,61 @@ def test_reflect_translation_keeps_border_pixels_real():
     reflected, _ = AUGMENTATIONS["flip_reflect2"](images, None)
     assert float(tf.reduce_min(zero_filled)) == 0.0  # some shifts pad with zeros
     assert float(tf.reduce_min(reflected)) >= 1.0  # reflection never invents zeros
+
+
+def _mirrored_per_epoch(seed, epochs=4, n=40, first_epoch=0):
+    """{epoch: {example: mirrored?}} as the training pipeline feeds them with AlternatingFlip."""
+    images = np.zeros((n, 1, 2, 1), "uint8")
+    images[:, 0, 0, 0] = 1  # a mirrored image has its mark on the right
+    ds = pipeline(images, np.arange(n), 8, shuffle=True, seed=seed, augment=AlternatingFlip(),
+                  epochs=epochs, first_epoch=first_epoch)
+    seen = {}
+    for step, (x, y) in enumerate(ds):
+        epoch = first_epoch + step // (n // 8)
+        seen.setdefault(epoch, {}).update(zip(y.numpy().tolist(), x.numpy()[:, 0, 1, 0] == 1))
+    return seen
+
+
+def test_alternating_flip_mirrors_each_image_every_other_epoch():
+    seen = _mirrored_per_epoch(seed=3)
+    first = np.array([seen[0][i] for i in range(40)])
+    assert 8 <= first.sum() <= 32  # the first epoch's coins are fair-ish, not all one way
+    for epoch in range(1, 4):
+        now = np.array([seen[epoch][i] for i in range(40)])
+        np.testing.assert_array_equal(now, first ^ bool(epoch % 2))
+    assert _mirrored_per_epoch(seed=3) == seen  # the seed fixes the coins
+    assert _mirrored_per_epoch(seed=4)[0] != seen[0]
+    assert _mirrored_per_epoch(seed=3, first_epoch=2)[3] == seen[3]  # a resumed run agrees
+
+
+def test_alternating_flip_needs_the_epoch_indexed_pipeline():
+    with pytest.raises(ValueError, match="epochs=N"):
+        pipeline(np.zeros((4, 2, 2, 1)), np.arange(4), 2, augment=AlternatingFlip())
+
+
+def test_triangular_schedule_starts_and_ends_at_its_fractions():
+    schedule = StepSchedule("onecycle", 2.0, steps_per_epoch=10, epochs=10, warmup_epochs=2,
+                            start=0.2, end=0.07)
+    assert schedule.lr_at(0) == pytest.approx(2.0 * (0.2 + 0.8 / 20))
+    assert schedule.lr_at(19) == pytest.approx(2.0)
+    assert schedule.lr_at(60) == pytest.approx(2.0 * (0.07 + 0.93 * 0.5))
+    assert schedule.lr_at(100) == pytest.approx(2.0 * 0.07)
+    plain = StepSchedule("onecycle", 2.0, 10, 10, 2)  # the defaults: from and to nothing
+    assert plain.lr_at(0) == pytest.approx(2.0 / 20) and plain.lr_at(100) == 0.0
+
+
+def test_whitening_bias_learns_until_its_epoch_then_holds():
+    recipe = {**recipe_for("cifar10_fastnet"), "epochs": 3, "batch_size": 16,
+              "freeze_whitening_after": 2}
+    images = RNG.integers(0, 256, (64, 12, 12, 3)).astype("uint8")
+    model = pieces.build_model("cifar10_fastnet", {"input_shape": (12, 12, 3)}, recipe, images)
+    bias = whitening_layers(model)[0].bias
+    after = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            after.append(keras.ops.convert_to_numpy(bias).copy())
+
+    pieces.fit(model, recipe, (images, np.arange(64) % 10), extra_callbacks=[Record()])
+    assert np.abs(after[1] - after[0]).max() > 0  # epochs 1-2 move it
+    np.testing.assert_array_equal(after[2], after[1])  # epoch 3 does not

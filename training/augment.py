@@ -23,6 +23,28 @@ def flip_left_right(images):
     return tf.where(flip, tf.reverse(images, axis=[2]), images)
 
 
+class AlternatingFlip:
+    """airbench's alternating flip: in the first epoch each image is mirrored or not by a coin
+    fixed by its index and the seed; in every later epoch, the opposite of the epoch before.
+    Any two consecutive epochs then show every image both ways, where fresh coins repeat a
+    view for half of them. `then(x, y)` runs after (a translation, say).
+
+    It needs each example's index and epoch: `zoo.data.pipeline` passes them to an
+    augmentation whose `positional` is true, as `(x, y, index, epoch, seed)`."""
+
+    positional = True
+
+    def __init__(self, then=None):
+        self.then = then
+
+    def __call__(self, images, labels, index, epoch, seed):
+        keys = tf.strings.join([tf.strings.as_string(seed), tf.strings.as_string(index)], ":")
+        coin = tf.equal(tf.strings.to_hash_bucket_fast(keys, 2), 1)
+        flip = tf.not_equal(coin, tf.equal(epoch % 2, 1))
+        images = tf.where(flip[:, None, None, None], tf.reverse(images, axis=[2]), images)
+        return self.then(images, labels) if self.then else (images, labels)
+
+
 def binarize(images):
     """Each pixel 255 with probability pixel / 255, else 0: MNIST binarized anew every batch
     (as `zoo.data.images.binarize` does once for the validation and test splits)."""
@@ -40,6 +62,8 @@ AUGMENTATIONS = {
     "flip_shift2": lambda x, y: (translate(flip_left_right(x), 2), y),
     # airbench: flips and 2-pixel translations with reflect padding
     "flip_reflect2": lambda x, y: (translate(flip_left_right(x), 2, "REFLECT"), y),
+    # airbench94 exactly: alternating rather than random flips
+    "altflip_reflect2": AlternatingFlip(lambda x, y: (translate(x, 2, "REFLECT"), y)),
     "binarize": lambda x, y: (binarize(x), y),  # likelihood models on binarized MNIST
 }
 

@@ -11,35 +11,42 @@ import keras
 from zoo.artifacts import write_json
 
 
-def schedule_factor(kind, progress):
-    """Learning-rate multiplier at `progress` in [0, 1] of the post-warm-up steps."""
+def schedule_factor(kind, progress, end=0.0):
+    """Learning-rate multiplier at `progress` in [0, 1] of the post-warm-up steps, falling
+    from 1 to `end`."""
     if kind is None:
         return 1.0
+    progress = min(max(progress, 0.0), 1.0)
     if kind == "cosine":
-        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
-    if kind == "onecycle":  # linear decay to zero (the warm-up makes it a triangle)
-        return max(0.0, 1.0 - progress)
+        return end + (1 - end) * 0.5 * (1 + math.cos(math.pi * progress))
+    if kind == "onecycle":  # linear decay (the warm-up makes it a triangle)
+        return end + (1 - end) * (1.0 - progress)
     raise ValueError(f"unknown schedule {kind!r}; expected None, 'cosine' or 'onecycle'")
 
 
 class StepSchedule(keras.callbacks.Callback):
-    """Sets the optimiser's learning rate before every step: linear warm-up, then `kind`.
+    """Sets the optimiser's learning rate before every step: linear warm-up from `start` x
+    `base_lr` (0: from nothing), then `kind` down to `end` x `base_lr` (airbench94's triangle:
+    0.2 -> 1 -> 0.07).
 
     The step count is derived from the optimiser's own iteration counter, so a run resumed by
     BackupAndRestore continues the schedule where it stopped."""
 
-    def __init__(self, kind, base_lr, steps_per_epoch, epochs, warmup_epochs=0.0):
+    def __init__(self, kind, base_lr, steps_per_epoch, epochs, warmup_epochs=0.0, start=0.0,
+                 end=0.0):
         super().__init__()
         self.kind = kind
         self.base_lr = float(base_lr)
         self.total = max(1, int(steps_per_epoch * epochs))
         self.warmup = int(steps_per_epoch * warmup_epochs)
+        self.start = float(start)
+        self.end = float(end)
 
     def lr_at(self, step):
         if step < self.warmup:
-            return self.base_lr * (step + 1) / self.warmup
+            return self.base_lr * (self.start + (1 - self.start) * (step + 1) / self.warmup)
         progress = (step - self.warmup) / max(1, self.total - self.warmup)
-        return self.base_lr * schedule_factor(self.kind, progress)
+        return self.base_lr * schedule_factor(self.kind, progress, self.end)
 
     def on_train_batch_begin(self, batch, logs=None):
         step = int(self.model.optimizer.iterations.numpy())
@@ -107,6 +114,26 @@ class WeightAveraging(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.average is not None:
             self.model.set_weights(self.average)
+
+
+class FreezeAfter(keras.callbacks.Callback):
+    """Holds `variables` still from epoch `epochs` on (airbench94 trains its whitening bias for
+    its first 3 epochs only): their values when that epoch begins are written back after every
+    step. A run resumed later freezes them at their restored values."""
+
+    def __init__(self, variables, epochs):
+        super().__init__()
+        self.variables = list(variables)
+        self.epochs = int(epochs)
+        self.frozen = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch >= self.epochs and self.frozen is None:
+            self.frozen = [keras.ops.convert_to_numpy(v) for v in self.variables]
+
+    def on_train_batch_end(self, batch, logs=None):
+        for variable, value in zip(self.variables, self.frozen or ()):
+            variable.assign(value)
 
 
 class RunRecord(keras.callbacks.Callback):

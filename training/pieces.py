@@ -10,10 +10,10 @@ import numpy as np
 
 import zoo
 from training import augment as augmentations
-from training.callbacks import EarlyStopping, StepSchedule, WeightAveraging
+from training.callbacks import EarlyStopping, FreezeAfter, StepSchedule, WeightAveraging
 from training.hardware import effective_precision
 from zoo.data import pipeline
-from zoo.layers import adapt_whitening
+from zoo.layers import adapt_whitening, whitening_layers
 
 
 def build_model(name, overrides, recipe, train_x=None, strategy=None, replicas=1):
@@ -55,13 +55,17 @@ def schedule(model, recipe, steps):
         return None
     base_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
     return StepSchedule(recipe["schedule"], base_lr, steps, recipe["epochs"],
-                        recipe["warmup_epochs"])
+                        recipe["warmup_epochs"], recipe["lr_start"], recipe["lr_end"])
 
 
 def callbacks(model, recipe, steps, validation=True):
-    """The recipe's callbacks for `model` in the order they run: weight averaging, early
-    stopping (only with validation data to watch), the learning-rate schedule."""
+    """The recipe's callbacks for `model` in the order they run: frozen whitening biases,
+    weight averaging, early stopping (only with validation data to watch), the learning-rate
+    schedule."""
     found = []
+    if recipe["freeze_whitening_after"] is not None:
+        biases = [layer.bias for layer in whitening_layers(model)]
+        found.append(FreezeAfter(biases, recipe["freeze_whitening_after"]))
     if recipe["weight_averaging"]:
         found.append(WeightAveraging(steps * recipe["epochs"], **recipe["weight_averaging"]))
     if recipe["early_stopping"] and validation:

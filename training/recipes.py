@@ -14,12 +14,16 @@ DEFAULTS = dict(
     val_size=None,  # None: the dataset's default validation split
     schedule=None,  # None, "cosine" or "onecycle": per-step learning-rate multiplier
     warmup_epochs=0.0,  # linear warm-up (fractional epochs allowed) before the schedule
+    lr_start=0.0,  # the warm-up starts at this fraction of the learning rate
+    lr_end=0.0,  # the schedule ends at this fraction of it
     augment=None,  # None or a name in training.augment.AUGMENTATIONS
     cv_grid=None,  # cross-validation: builder options chosen inside each fold (training.cv)
     jit_compile=None,  # None: the builder's choice (Keras "auto" = XLA on TensorFlow); False
     # (oneDNN kernels) is 2x faster for the wide fastnet convolutions on these CPUs, XLA better
     # for narrow ResNet-20 (benchmarks/cifar_speed.py)
     precision=None,  # None (float32) or a Keras dtype policy such as "mixed_bfloat16"
+    freeze_whitening_after=None,  # None or N: whitening layers' biases stop learning after N
+    # epochs (training.callbacks.FreezeAfter; airbench94: 3)
     weight_averaging=None,  # None or dict(every=5, decay=0.95): training.callbacks.WeightAveraging
     early_stopping=None,  # None or dict(monitor=("val_loss", ...), patience=N):
     # training.callbacks.EarlyStopping; the validation split then chooses the epoch

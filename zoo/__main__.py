@@ -123,7 +123,7 @@ def main(argv=None):
     p = command("evaluate", cmd_evaluate, "metrics of a saved model on its test split", True)
     p.add_argument("name")
     p.add_argument("--data-dir")
-    p.add_argument("--tta", choices=["none", "mirror", "mirror_translate"],
+    p.add_argument("--tta", choices=["none", "mirror", "mirror_translate", "translate"],
                    help="test-time augmentation views for this evaluation (default: the "
                         "model's own; 'none' for single-view figures such as papers report)")
     p.add_argument("--json", action="store_true", help="end with one JSON line")

@@ -17,11 +17,11 @@ def evaluate_artifact(name_or_path, data_dir=None, batch_size=256, tta=None, ver
                       examples=None):
     """Metrics of the saved model on the official test split of its task (`params` included).
 
-    `tta` ("none", "mirror" or "mirror_translate") replaces the views of the model's own
-    test-time augmentation for this evaluation, e.g. "none" to compare with papers' single-view
-    figures; the saved file is not changed. `verify=False` loads a file its card does not
-    match. Generative models report their task's measures (`Task.report`): on the whole test
-    split, or on its first `examples` images / that many generated samples."""
+    `tta` ("none", "mirror", "mirror_translate" or "translate") replaces the views of the
+    model's own test-time augmentation for this evaluation, e.g. "none" to compare with papers'
+    single-view figures; the saved file is not changed. `verify=False` loads a file its card
+    does not match. Generative models report their task's measures (`Task.report`): on the
+    whole test split, or on its first `examples` images / that many generated samples."""
     model = artifacts.load(name_or_path, verify=verify)
     card = artifacts.read_card(name_or_path) or {}
     task = registry.get(card.get("name") or model.name)

@@ -33,6 +33,8 @@ def pipeline(x, y, batch_size, shuffle=False, seed=0, augment=None, cache=True,
         shuffle: reshuffle every epoch with a seeded order (the same seed gives the same orders).
         augment: optional function `(x_batch, y_batch) -> (x_batch, y_batch)` applied per batch
             after shuffling (batch-level ops vectorise far better than per-example maps on CPU).
+            One whose attribute `positional` is true is called as `(x_batch, y_batch,
+            indices, epoch, seed)` (the examples' row numbers; needs `shuffle` and `epochs`).
         cache: cache the un-augmented examples in memory.
         drop_remainder: drop the last partial batch (useful for exact multi-replica splits).
         epochs, first_epoch: with `shuffle`, yield epochs `first_epoch .. epochs - 1` back to
@@ -44,6 +46,9 @@ def pipeline(x, y, batch_size, shuffle=False, seed=0, augment=None, cache=True,
     if shuffle and epochs is not None:
         return _epoch_indexed(x, y, batch_size, seed, augment, drop_remainder, epochs,
                               first_epoch)
+    if getattr(augment, "positional", False):
+        raise ValueError("this augmentation needs each example's index and epoch: pass "
+                         "shuffle=True and epochs=N (the recipe's training pipeline does)")
     ds = from_arrays(x, y)
     if cache:
         ds = ds.cache()
@@ -64,13 +69,23 @@ def _epoch_indexed(x, y, batch_size, seed, augment, drop_remainder, epochs, firs
     def one_epoch(epoch):
         keys = tf.random.stateless_uniform([n], seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
         order = tf.data.Dataset.from_tensor_slices(tf.argsort(keys))
-        return order.batch(batch_size, drop_remainder=drop_remainder)
+        return order.batch(batch_size, drop_remainder=drop_remainder).map(
+            lambda idx: (idx, epoch))
 
-    ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
-    ds = ds.map(lambda idx: (tf.nest.map_structure(lambda part: tf.gather(part, idx), x_all),
-                             tf.gather(y_all, idx)))
+    def gather(idx, epoch):
+        return (tf.nest.map_structure(lambda part: tf.gather(part, idx), x_all),
+                tf.gather(y_all, idx), idx, epoch)
+
+    def augmented(xb, yb, idx, epoch):
+        if getattr(augment, "positional", False):
+            return augment(xb, yb, idx, epoch, seed)
+        return augment(xb, yb)
+
+    ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch).map(gather)
     if augment is not None:
-        ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(augmented, num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        ds = ds.map(lambda xb, yb, idx, epoch: (xb, yb))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

@@ -9,11 +9,11 @@ from zoo.layers.graph import (GraphAttention, GraphConvolution, InitialResidualC
 from zoo.layers.normalization import BiasBoostedBatchNorm, make_norm
 from zoo.layers.residual import ResidualBlock
 from zoo.layers.tta import TestTimeAugmentation
-from zoo.layers.whitening import PatchWhitening, adapt_whitening
+from zoo.layers.whitening import PatchWhitening, adapt_whitening, whitening_layers
 
 __all__ = ["GaussianBasis", "ResidualBlock", "TransformerEncoderBlock",
            "TokenAndPositionEmbedding", "make_norm", "BiasBoostedBatchNorm", "PatchWhitening",
-           "adapt_whitening", "TestTimeAugmentation", "GraphConvolution", "GraphAttention",
-           "InitialResidualConvolution", "RowNormalization", "GaussianSample",
+           "adapt_whitening", "whitening_layers", "TestTimeAugmentation", "GraphConvolution",
+           "GraphAttention", "InitialResidualConvolution", "RowNormalization", "GaussianSample",
            "SinusoidalEmbedding", "ConditionedResidualBlock", "SpatialSelfAttention",
            "LowFrequencyDCT", "OrientedGradients", "NearestMean"]

@@ -1,8 +1,9 @@
 """Test-time augmentation as a wrapper layer: one view in training, a weighted average at test.
 
 airbench's level-2 TTA: half the weight on the image and its mirror image, half on the two
-one-pixel diagonal translations (reflect-padded) and their mirror images. The wrapped layer's
-outputs (logits) are averaged, not probabilities.
+one-pixel diagonal translations (reflect-padded) and their mirror images. "translate" is the
+same without mirrors, for images whose mirror image is another thing (digits). The wrapped
+layer's outputs (logits) are averaged, not probabilities.
 """
 import keras
 from keras import ops
@@ -13,6 +14,7 @@ VIEWS = {
     "mirror": {"identity": 0.5, "mirror": 0.5},
     "mirror_translate": {"identity": 0.25, "mirror": 0.25, "shift+": 0.125,
                          "shift+ mirror": 0.125, "shift-": 0.125, "shift- mirror": 0.125},
+    "translate": {"identity": 0.5, "shift+": 0.25, "shift-": 0.25},
 }
 
 
@@ -38,8 +40,8 @@ def checked_views(views):
 @keras.saving.register_keras_serializable(package="zoo")
 class TestTimeAugmentation(keras.layers.Wrapper):
     """Calls `layer` on the input when training; at inference returns the weighted average of
-    `layer` over the views of `views` ("none", "mirror" or "mirror_translate"), computed as one
-    batch."""
+    `layer` over the views of `views` ("none", "mirror", "mirror_translate" or "translate"),
+    computed as one batch."""
 
     __test__ = False  # not a pytest class despite its name
 

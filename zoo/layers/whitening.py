@@ -97,10 +97,15 @@ def _owner(model, target):
     raise ValueError(f"{target.name} is not inside a functional model")
 
 
+def whitening_layers(model):
+    """Every PatchWhitening layer in `model`, nested models and wrappers included."""
+    return [layer for layer in _walk(model) if isinstance(layer, PatchWhitening)]
+
+
 def adapt_whitening(model, images, sample=5000):
     """Fit every PatchWhitening layer in `model` to the first `sample` of `images` (raw model
     inputs), fed through the layers before it. Returns the number of layers adapted."""
-    layers = [layer for layer in _walk(model) if isinstance(layer, PatchWhitening)]
+    layers = whitening_layers(model)
     for layer in layers:
         owner = _owner(model, layer)
         feeder = keras.Model(owner.inputs, layer.input)

@@ -5,7 +5,11 @@
 RECIPES = {
     "cifar10_fastnet": dict(
         epochs=14,  # airbench94 reaches 94.0% in 9.9 epochs; this port reached 93.69% in 10
-        # (first run, 2026-11-25), so 40% more epochs; nothing else changed, no test-set tuning
+        # (first run, 2026-11-25), so 40% more epochs; nothing else changed, no test-set tuning.
+        # airbench94's own schedule and pieces at 10 epochs (epochs=10, warmup_epochs=2.3,
+        # lr_start=0.2, lr_end=0.07, augment="altflip_reflect2", freeze_whitening_after=3)
+        # reached 93.87% (2026-11-27, README): closer, still short, so the saved model keeps
+        # this recipe
         batch_size=1024,
         val_size=0,  # like airbench, train on all 50,000 (the recipe is airbench's, not tuned)
         schedule="onecycle",  # airbench's triangle: up for 23% of the steps, then down
