@@ -66,26 +66,28 @@ def _epoch_indexed(x, y, batch_size, seed, augment, drop_remainder, epochs, firs
     x_all, y_all = next(iter(from_arrays(x, y).batch(len(y))))
     n = len(y)
 
+    positional = getattr(augment, "positional", False)
+
     def one_epoch(epoch):
         keys = tf.random.stateless_uniform([n], seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
         order = tf.data.Dataset.from_tensor_slices(tf.argsort(keys))
-        return order.batch(batch_size, drop_remainder=drop_remainder).map(
-            lambda idx: (idx, epoch))
+        batches = order.batch(batch_size, drop_remainder=drop_remainder)
+        # a positional augmentation also gets the rows and the epoch
+        return batches.map(lambda idx: (idx, epoch)) if positional else batches
 
-    def gather(idx, epoch):
+    def gather(idx):
         return (tf.nest.map_structure(lambda part: tf.gather(part, idx), x_all),
-                tf.gather(y_all, idx), idx, epoch)
+                tf.gather(y_all, idx))
 
-    def augmented(xb, yb, idx, epoch):
-        if getattr(augment, "positional", False):
-            return augment(xb, yb, idx, epoch, seed)
-        return augment(xb, yb)
-
-    ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch).map(gather)
-    if augment is not None:
-        ds = ds.map(augmented, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
+    if positional:
+        ds = ds.map(lambda idx, epoch: (*gather(idx), idx, epoch))
+        ds = ds.map(lambda xb, yb, idx, epoch: augment(xb, yb, idx, epoch, seed),
+                    num_parallel_calls=tf.data.AUTOTUNE)
     else:
-        ds = ds.map(lambda xb, yb, idx, epoch: (xb, yb))
+        ds = ds.map(gather)
+        if augment is not None:
+            ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

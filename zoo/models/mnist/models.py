@@ -106,8 +106,7 @@ def mnist_fast(width=32, dropout=0.2, learning_rate=4e-3, crop=2, tta="translate
     (`benchmarks/mnist_time_to_accuracy.py`). Images of at least 4 + 2 x `crop` pixels a side.
     """
     name = "mnist_fast"
-    pixels = keras.Input(image_shape(name, input_shape, 4 + 2 * crop), name="pixels")
-    x = keras.layers.Rescaling(1 / 255.0, name="scale")(pixels)
+    pixels, x = _pixels(image_shape(name, input_shape, 4 + 2 * crop))
     if crop:
         x = keras.layers.Cropping2D(crop, name="crop")(x)
     for stage, filters in enumerate((width, 2 * width, 4 * width)):
