@@ -9,7 +9,7 @@ import pytest
 from conftest import run_python
 
 JAX_CHECK = r"""
-import json, sys, tempfile
+import json, os, sys
 import numpy as np, keras, zoo
 from training.recipes import recipe_for
 sys.path.insert(0, "tests")
@@ -19,7 +19,7 @@ from test_graph import random_graph
 from zoo.layers import GraphAttention, GraphConvolution
 
 assert keras.backend.backend() == "jax", keras.backend.backend()
-folder = tempfile.mkdtemp()
+folder = os.environ["ZOO_TEST_FOLDER"]  # the test's own tmp_path: pytest clears it
 report = {}
 
 
@@ -66,9 +66,10 @@ print(json.dumps(report))
 """
 
 
-def test_layers_and_non_text_models_train_and_round_trip_under_jax():
+def test_layers_and_non_text_models_train_and_round_trip_under_jax(tmp_path):
     pytest.importorskip("jax")
-    proc = run_python(JAX_CHECK, timeout=900, env={"KERAS_BACKEND": "jax"})
+    proc = run_python(JAX_CHECK, timeout=900,
+                      env={"KERAS_BACKEND": "jax", "ZOO_TEST_FOLDER": str(tmp_path)})
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert {"mnist_cnn", "cifar10_fastnet", "gcn_cora", "gat_cora", "sine_basis", "vae_mnist",
