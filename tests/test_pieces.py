@@ -104,3 +104,29 @@ def test_extend_merges_nested_entries():
         "metrics": {"test": {"accuracy": 0.9}, "cv": {"accuracy": 0.8}},
         "data": {"dataset": "x"}, "epochs": 4}
     assert card["metrics"] == {"test": {"accuracy": 0.9}}  # the original is left as it was
+
+
+def test_validate_every_validates_every_nth_epoch_and_the_last(tmp_path, monkeypatch):
+    monkeypatch.setitem(zoo.get(NAME).recipe, "validate_every", 2)
+    assert pieces.validated_epochs(recipes.recipe_for(NAME, epochs=5)) == [2, 4, 5]
+    result = fit.train(NAME, epochs=5, seed=SEED, val_size=VAL, out=tmp_path / "out",
+                       verbose=False, backup_dir=tmp_path / "backup")
+    history = result["history"]
+    assert len(history["loss"]) == 5 and len(history["val_loss"]) == 3
+    assert (tmp_path / "out" / f"{NAME}-curves.png").exists()  # drawn at epochs 2, 4, 5
+    histories, original = [], pieces.fit
+    monkeypatch.setattr(pieces, "fit", lambda *a, **k: histories.append(original(*a, **k)) or
+                        histories[-1])
+    tuning.search(NAME, max_trials=1, epochs=3, val_split=VAL, seed=SEED,
+                  directory=tmp_path / "search", retrain=False, verbose=False)
+    assert len(histories[0].history["val_loss"]) == 3  # a tuner scores every epoch
+
+
+def test_validate_every_is_refused_beside_early_stopping_and_below_one():
+    recipe = recipes.recipe_for(NAME, validate_every=2)
+    recipe["early_stopping"] = dict(monitor="val_loss", patience=2)
+    model = zoo.build(NAME)
+    with pytest.raises(ValueError, match="validate_every=1"):
+        pieces.callbacks(model, recipe, steps=10)
+    with pytest.raises(ValueError, match="validate_every must be"):
+        pieces.validated_epochs({**recipe, "validate_every": 0})

@@ -327,7 +327,8 @@ def publish(name, result, out, artifact_name=None, command=None, extra_card=None
         saved = _fresh_copy(name, result["overrides"], model) if slim else model
         artifact = artifacts.save_model(saved, staging / f"{stem}.keras")
         figure_data = plots.FigureData(model, splits.train, result["test"], result["history"],
-                                       splits.class_names, title=name)
+                                       splits.class_names, title=name,
+                                       val_epochs=pieces.validated_epochs(result["recipe"]))
         figures = [Path(f).name for f in plots.draw(task.figures, figure_data,
                                                     str(staging / stem))]
         card = cards.make_card(task, result, command or f"python -m training {name} --out {out}",

@@ -58,6 +58,15 @@ def schedule(model, recipe, steps):
                         recipe["warmup_epochs"], recipe["lr_start"], recipe["lr_end"])
 
 
+def validated_epochs(recipe):
+    """The epochs (counted from 1) after which `fit` validates: every `validate_every`-th and
+    the last."""
+    every, epochs = int(recipe["validate_every"]), recipe["epochs"]
+    if every < 1:
+        raise ValueError(f"validate_every must be a whole number of epochs >= 1, got {every}")
+    return [epoch for epoch in range(1, epochs + 1) if epoch % every == 0 or epoch == epochs]
+
+
 def callbacks(model, recipe, steps, validation=True):
     """The recipe's callbacks for `model` in the order they run: frozen whitening biases,
     weight averaging, early stopping (only with validation data to watch), the learning-rate
@@ -69,6 +78,10 @@ def callbacks(model, recipe, steps, validation=True):
     if recipe["weight_averaging"]:
         found.append(WeightAveraging(steps * recipe["epochs"], **recipe["weight_averaging"]))
     if recipe["early_stopping"] and validation:
+        if recipe["validate_every"] != 1:
+            raise ValueError("early_stopping watches the validation split after every epoch: "
+                             "use it with validate_every=1, not "
+                             f"{recipe['validate_every']}")
         found.append(EarlyStopping(**recipe["early_stopping"]))
     step_schedule = schedule(model, recipe, steps)
     return found + ([step_schedule] if step_schedule is not None else [])
@@ -84,12 +97,13 @@ def train_dataset(train, recipe, first_epoch=0, drop_remainder=False):
 
 def fit(model, recipe, train, val=None, extra_callbacks=(), first_epoch=0, initial_epoch=0):
     """Fit `model` on `train = (x, y)` with the recipe's pipeline and callbacks (then
-    `extra_callbacks`), validating on `val` when it has examples. Returns Keras' History."""
+    `extra_callbacks`), validating on `val` when it has examples, after the epochs
+    `validated_epochs(recipe)` lists. Returns Keras' History."""
     steps = steps_per_epoch(len(train[1]), recipe["batch_size"])
     validating = val is not None and len(val[1]) > 0
     val_data = pipeline(*val, recipe["batch_size"]) if validating else None
     return model.fit(train_dataset(train, recipe, first_epoch), validation_data=val_data,
-                     epochs=recipe["epochs"], initial_epoch=initial_epoch,
+                     validation_freq=validated_epochs(recipe), epochs=recipe["epochs"], initial_epoch=initial_epoch,
                      steps_per_epoch=steps, verbose=0, shuffle=False,
                      callbacks=callbacks(model, recipe, steps, validating) +
                      list(extra_callbacks))

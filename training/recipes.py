@@ -25,6 +25,8 @@ DEFAULTS = dict(
     freeze_whitening_after=None,  # None or N: whitening layers' biases stop learning after N
     # epochs (training.callbacks.FreezeAfter; airbench94: 3)
     weight_averaging=None,  # None or dict(every=5, decay=0.95): training.callbacks.WeightAveraging
+    validate_every=1,  # validate after every N-th epoch and after the last: N > 1 saves passes
+    # over the validation split where only the end counts (a time-to-accuracy recipe)
     early_stopping=None,  # None or dict(monitor=("val_loss", ...), patience=N):
     # training.callbacks.EarlyStopping; the validation split then chooses the epoch
     steps_per_execution=1,  # >1 runs several steps per call: faster for tiny models (only

@@ -65,7 +65,8 @@ class ZooHyperModel(keras_tuner.HyperModel):
             initial_epoch=0, **kwargs):
         """`train` and `validation_data` are `(x, y)` arrays; Keras Tuner adds its callbacks
         (and, for Hyperband, the trial's epochs and initial epoch)."""
-        recipe = {**self.recipe, "epochs": epochs or self.recipe["epochs"]}
+        # Keras Tuner scores (and checkpoints) every epoch on the validation split
+        recipe = {**self.recipe, "epochs": epochs or self.recipe["epochs"], "validate_every": 1}
         history = pieces.fit(model, recipe, train, validation_data, callbacks,
                              initial_epoch=initial_epoch)
         if self.task.report is None:

@@ -27,6 +27,7 @@ class FigureData:
     history: dict  # keras History.history
     class_names: Optional[list] = None
     title: str = ""
+    val_epochs: Optional[list] = None  # the epochs the val_* entries are from (None: every one)
 
     @functools.cached_property
     def test_predictions(self):
@@ -129,8 +130,10 @@ def _curves(data, prefix, panels, log_keys=()):
             epochs = np.arange(1, len(h[key]) + 1)
             ax.plot(epochs, h[key], lw=2, color=CLASS_COLOURS[0], label="training")
             if f"val_{key}" in h:
-                ax.plot(epochs, h[f"val_{key}"], lw=2, color=CLASS_COLOURS[1],
-                        label="validation")
+                val = h[f"val_{key}"]
+                val_epochs = epochs if data.val_epochs is None else data.val_epochs
+                ax.plot(val_epochs[:len(val)], val, lw=2, color=CLASS_COLOURS[1],
+                        marker="o" if len(val) < len(epochs) else None, label="validation")
             if key in log_keys:
                 ax.set_yscale("log")
             ax.set(xlabel="epoch", ylabel=label, title=title)
