@@ -8,9 +8,9 @@ keras-io (https://keras.io/examples/vision/mnist_convnet/), as published: two 3x
 official training images with `validation_split=0.1`. Its clock covers `model.fit` (with its
 per-epoch validation). The zoo's clock covers the whole `training.train(NAME)` call: loading the
 data, building, fitting (with the validation passes its recipe asks for), and measuring the
-training, validation and test splits (more work than the keras-io clock counts). Both score the official 10,000 test
-images, read once at the end. With `--rounds R` the two alternate R times, so a slow spell on a
-shared machine hits both. The last line is one JSON object.
+training, validation and test splits (more work than the keras-io clock counts). Both score the
+official 10,000 test images, read once at the end. With `--rounds R` the two alternate R times,
+so a slow spell on a shared machine hits both. The last line is one JSON object.
 """
 import argparse
 import json

@@ -103,7 +103,7 @@ def fit(model, recipe, train, val=None, extra_callbacks=(), first_epoch=0, initi
     validating = val is not None and len(val[1]) > 0
     val_data = pipeline(*val, recipe["batch_size"]) if validating else None
     return model.fit(train_dataset(train, recipe, first_epoch), validation_data=val_data,
-                     validation_freq=validated_epochs(recipe), epochs=recipe["epochs"], initial_epoch=initial_epoch,
-                     steps_per_epoch=steps, verbose=0, shuffle=False,
+                     validation_freq=validated_epochs(recipe), epochs=recipe["epochs"],
+                     initial_epoch=initial_epoch, steps_per_epoch=steps, verbose=0, shuffle=False,
                      callbacks=callbacks(model, recipe, steps, validating) +
                      list(extra_callbacks))
