@@ -102,8 +102,8 @@ def mnist_fast(width=32, dropout=0.2, learning_rate=4e-3, crop=3, tta="translate
     lies outside the central 24x24 pixels, 1.0% outside 22x22, which are 0.62x the work of
     28x28), three 3x3 convolutions (width, 2 x width, 4 x width), each followed by batch norm
     and ReLU, the first two with 2x2 max pooling before the norm (as airbench orders them: a
-    quarter of the normalising and activating, which dominate an epoch at 24x24 and 12x12 on
-    a CPU), global max pooling, dropout and dense logits; at
+    quarter of the normalising and activating, which dominate a CPU epoch at the first two
+    stages' sizes), global max pooling, dropout and dense logits; at
     inference the logits are averaged over the image and its two one-pixel diagonal
     translations (`tta="translate"`; "none" for one view). Trained for few epochs
     (`benchmarks/mnist_time_to_accuracy.py`). Images of at least 4 + 2 x `crop` pixels a side.
