@@ -88,6 +88,7 @@ def _fast_space(hp):
     return {"width": hp.Choice("width", [16, 24, 32], default=32),
             "dropout": hp.Float("dropout", 0.0, 0.4, default=0.2),
             "crop": hp.Choice("crop", [0, 2, 3], default=3),
+            "hidden": hp.Choice("hidden", [0, 128], default=128),
             "learning_rate": hp.Float("learning_rate", 1e-3, 1e-2, sampling="log", default=4e-3)}
 
 
@@ -96,17 +97,23 @@ def _fast_space(hp):
     dataset="mnist", kind="classification", metric="accuracy",
     bar={"accuracy": 0.995}, search_space=_fast_space, figures=MNIST_FIGURES,
     input_kind="image", recipe=RECIPES["mnist_fast"])
-def mnist_fast(width=32, dropout=0.2, learning_rate=4e-3, crop=3, tta="translate",
+def mnist_fast(width=32, dropout=0.2, learning_rate=4e-3, crop=3, hidden=128, tta="translate",
                input_shape=MNIST_SHAPE, num_classes=10):
     """The `crop`-pixel border cut (little of MNIST's ink is there: 0.2% of the training set's
     lies outside the central 24x24 pixels, 1.0% outside 22x22, which are 0.62x the work of
     28x28), three 3x3 convolutions (width, 2 x width, 4 x width), each followed by batch norm
     and ReLU, the first two with 2x2 max pooling before the norm (as airbench orders them: a
     quarter of the normalising and activating, which dominate a CPU epoch at the first two
-    stages' sizes), global max pooling, dropout and dense logits; at
-    inference the logits are averaged over the image and its two one-pixel diagonal
-    translations (`tta="translate"`; "none" for one view). Trained for few epochs
-    (`benchmarks/mnist_time_to_accuracy.py`). Images of at least 4 + 2 x `crop` pixels a side.
+    stages' sizes), global max pooling, dropout, a dense ReLU layer of `hidden` units with
+    dropout again (0: none), and dense logits; at inference the logits are averaged over the
+    image and its two one-pixel diagonal translations (`tta="translate"`; "none" for one view).
+    Trained for few epochs (`benchmarks/mnist_time_to_accuracy.py`). Images of at least
+    4 + 2 x `crop` pixels a side.
+
+    The hidden layer was chosen on the validation split (the recipe, seeds 0-3): 99.47%,
+    99.49%, 99.52%, 99.50% against 99.39%, 99.47%, 99.50%, 99.47% without it, at no
+    measurable cost in time (16,512 more parameters against 4.2 million multiply-adds an image
+    in the convolutions).
     """
     name = "mnist_fast"
     pixels, x = _pixels(image_shape(name, input_shape, 4 + 2 * crop))
@@ -121,6 +128,9 @@ def mnist_fast(width=32, dropout=0.2, learning_rate=4e-3, crop=3, tta="translate
         x = keras.layers.Activation("relu")(x)
     x = keras.layers.GlobalMaxPooling2D(name="global_pool")(x)
     x = keras.layers.Dropout(dropout)(x)
+    if hidden:
+        x = keras.layers.Dense(hidden, activation="relu", name="hidden")(x)
+        x = keras.layers.Dropout(dropout)(x)
     logits = keras.layers.Dense(class_count(name, num_classes), name="logits")(x)
     model = classifier_with_tta(keras.Model(pixels, logits, name="network"), tta, name)
     return compile_for(model, "classification", make_optimizer("adam", learning_rate))
