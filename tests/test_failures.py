@@ -86,6 +86,32 @@ def test_failure_while_drawing_figures_keeps_the_previous_set(out, monkeypatch, 
     assert not fit.default_backup_dir(out, NAME).exists()  # removed once published
 
 
+def test_a_run_that_publishes_nothing_checkpoints_outside_out_and_leaves_nothing(
+        tmp_path, monkeypatch):
+    """`train(save=False)` (benchmarks, tests) checkpoints in a temporary folder, removed when
+    the run ends, whether it ends well or not: nothing of it appears in `out`."""
+    out, seen = tmp_path / "out", {}
+    out.mkdir()
+    fit_epochs = fit._fit
+
+    def spy(fitted, name, train_data, val_data, recipe, backup, *rest):
+        fit_epochs(fitted, name, train_data, val_data, recipe, backup, *rest)
+        seen.update(backup=backup, checkpointed=any(backup.iterdir()), out=list(out.iterdir()))
+
+    monkeypatch.setattr(fit, "_fit", spy)
+    fit.train(NAME, out=out, epochs=1, save=False, verbose=False)
+    assert seen["checkpointed"] and seen["out"] == [] and out not in seen["backup"].parents
+    assert not seen["backup"].exists()
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(fit, "evaluate_step", broken)
+    with pytest.raises(OSError, match="disk full"):
+        fit.train(NAME, out=out, epochs=1, save=False, verbose=False)
+    assert seen["checkpointed"] and not seen["backup"].exists() and list(out.iterdir()) == []
+
+
 def test_unreadable_test_split_keeps_the_previous_set_and_resume_skips_training(
         tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("ZOO_DATA_DIR", raising=False)

@@ -8,6 +8,7 @@ import os
 import platform
 import shutil
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -139,6 +140,8 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
     Returns a dict with the model, its history, metrics per split and the written paths.
     `epochs`, `batch_size`, `seed` and `val_size` override the recipe; `overrides` the builder.
     `artifact_name` (default `name`) names the written files; `extra_card` is merged into the card.
+    Checkpoints go to `backup_dir`, by default `out/.NAME.backup` (a temporary folder when
+    `save=False`, unless resuming).
     The steps: resolve -> data -> model -> fit -> evaluate -> publish.
     """
     task, recipe, strat, overrides = resolve(name, epochs, batch_size, seed, val_size,
@@ -146,16 +149,17 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
     splits = load_data(task, recipe, strat, data_dir, verbose)
     model = pieces.build_model(name, overrides, recipe, splits.train[0], strat,
                                strat.num_replicas_in_sync)
-    backup = prepare_backup(Path(backup_dir) if backup_dir else default_backup_dir(out, name),
-                            resume, name, verbose)
-    run = fit_step(task, model, overrides, splits, recipe, strat, backup, resume, verbose)
+    backup, temporary = checkpoint_folder(name, out, backup_dir, save, resume, verbose)
     try:
+        run = fit_step(task, model, overrides, splits, recipe, strat, backup, resume, verbose)
         result = evaluate_step(task, run, splits, recipe, strat, overrides, verbose)
         if save and distribute.is_chief(strat):
             publish(name, result, out, artifact_name=artifact_name, command=command,
                     extra_card=extra_card, verbose=verbose)
     except BaseException:
-        if (backup / FITTED_WEIGHTS).exists():
+        if temporary:  # nothing to publish, so nothing to resume
+            shutil.rmtree(backup, ignore_errors=True)
+        elif (backup / FITTED_WEIGHTS).exists():
             print(f"[{name}] the trained weights are kept in {backup}: run the same command "
                   f"with --resume to evaluate and publish them without training again",
                   file=sys.stderr, flush=True)
@@ -194,6 +198,17 @@ def load_data(task, recipe, strat, data_dir, verbose):
               f"{replicas} replica(s) x {batch // replicas}; learning rate not rescaled with "
               f"the replica count", flush=True)
     return splits
+
+
+def checkpoint_folder(name, out, backup_dir, save, resume, verbose):
+    """Where the run checkpoints, and whether that folder is a temporary one: `backup_dir` when
+    given; a temporary folder for a run that publishes nothing and resumes nothing (benchmarks,
+    tests: nothing of theirs appears in `out` while they run); else `out/.NAME.backup`, where
+    `--resume` finds it."""
+    if backup_dir is None and not save and not resume:
+        return Path(tempfile.mkdtemp(prefix=f"zoo-{name}-backup-")), True
+    folder = Path(backup_dir) if backup_dir else default_backup_dir(out, name)
+    return prepare_backup(folder, resume, name, verbose), False
 
 
 def prepare_backup(backup, resume, name, verbose):
