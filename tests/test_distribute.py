@@ -73,18 +73,15 @@ def test_strategy_specs():
         distribute.strategy("multiworker")
 
 
-def test_mirrored_follows_single_device_trajectory(tmp_path):
+def test_mirrored_follows_single_device_trajectory():
     """Same global batch (32 = 2 x 16): the replicas' gradients are summed, so each step is the
     single-device step up to float32 summation order. Over 5 epochs (80 steps) that rounding
     (~1e-7 relative per step) keeps the epoch losses within 1e-4 (relative). Weights get a
     looser bound: Adam divides by sqrt(v), so a component whose gradient is near zero can move
     by up to the learning rate (1e-2) either way from a rounding-level difference; measured
     worst case 6e-4, bound 2e-3 (a fifth of one step)."""
-    # checkpoints in tmp_path: by default they would sit in saved_models/ while training runs
-    single = train("spirals_mlp", epochs=5, strategy="one", save=False, verbose=False,
-                   backup_dir=tmp_path / "single")
-    mirrored = train("spirals_mlp", epochs=5, strategy="cpu:2", save=False, verbose=False,
-                     backup_dir=tmp_path / "mirrored")
+    single = train("spirals_mlp", epochs=5, strategy="one", save=False, verbose=False)
+    mirrored = train("spirals_mlp", epochs=5, strategy="cpu:2", save=False, verbose=False)
     assert mirrored["model"].distribute_strategy.num_replicas_in_sync == 2
     np.testing.assert_allclose(mirrored["history"]["loss"], single["history"]["loss"],
                                rtol=1e-4)
@@ -102,7 +99,7 @@ def test_two_workers_bit_identical_and_equal_to_single_process(tmp_path):
     assert not (tmp_path / "out1" / "spirals_mlp.keras").exists()  # the other does not
     # 500 examples / global batch 20 = 25 full steps per epoch, the same in both runs
     single = train("spirals_mlp", epochs=3, batch_size=20, strategy="one", save=False,
-                   verbose=False, backup_dir=tmp_path / "single")
+                   verbose=False)
     # equal up to summation order (two all-reduced halves vs one batch): a CI run saw 7 of
     # 12,737 weights differ by up to 2.3e-6
     np.testing.assert_allclose(w0, _flat(single["model"]), rtol=1e-5, atol=1e-5)

@@ -15,9 +15,8 @@ from zoo.data import load_splits
 NAME, SEED, VAL = "spirals_mlp", 3, 0.2
 
 
-def _trained(tmp_path):
-    result = fit.train(NAME, epochs=1, seed=SEED, val_size=VAL, save=False, verbose=False,
-                       backup_dir=tmp_path / "backup")
+def _trained():
+    result = fit.train(NAME, epochs=1, seed=SEED, val_size=VAL, save=False, verbose=False)
     return result["model"].get_weights()
 
 
@@ -39,7 +38,7 @@ def _cv_fold():
 
 
 def test_a_tuning_trial_and_a_cv_fold_train_exactly_as_training_does(tmp_path):
-    trained = _trained(tmp_path)
+    trained = _trained()
     for other in (_tuning_trial(tmp_path), _cv_fold()):
         assert len(other) == len(trained)
         for a, b in zip(trained, other):
@@ -65,7 +64,7 @@ def test_a_recipe_change_reaches_training_cv_tuning_and_the_benchmark(tmp_path, 
         return found
 
     monkeypatch.setattr(pieces, "callbacks", spy)
-    users = {"training": lambda: _trained(tmp_path), "cv": _cv_fold,
+    users = {"training": _trained, "cv": _cv_fold,
              "tuning": lambda: _tuning_trial(tmp_path)}
     benchmark = _load_benchmark()
     x, y = load_splits("spirals", seed=SEED).train
