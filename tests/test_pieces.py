@@ -87,8 +87,10 @@ def test_cross_validation_extends_the_card_training_makes(tmp_path, capsys):
     from training.cv import main as cv_main
 
     assert cv_main(["spirals_mlp", "--folds", "2", "--epochs", "1", "--save", "--out",
-                    str(tmp_path)]) == 0
+                    str(tmp_path), "--set", "width=16"]) == 0
     card = zoo.read_card(tmp_path / "spirals_mlp.keras")
+    # --set reaches every fold and the saved model
+    assert card["overrides"] == card["cross_validation"]["overrides"] == {"width": 16}
     assert set(card["metrics"]) >= {"cv", "test", "train"}  # added beside, nothing rebuilt
     assert len(card["metrics"]["cv"]["per_fold"]) == 2
     assert card["data"]["trained_on"].startswith("all ") and "source" in card["data"]

@@ -99,6 +99,57 @@ def test_minilm_ngram_ensemble_averages_members_trained_on_their_own_losses():
                < before[i] for i in range(2))
 
 
+@needs_minilm
+def test_finetune_stage_trains_the_top_layers_and_a_fresh_minilm_member_only():
+    from training import pieces
+    from training.recipes import recipe_for
+
+    texts = np.array(["Oil prices climb as supply tightens", "A late goal wins the derby",
+                      "Chipmaker unveils a faster processor", "Ceasefire talks resume"] * 4,
+                     object)
+    labels = np.array([2, 1, 3, 0] * 4)
+    recipe = recipe_for("agnews_minilm", seed=0)
+    recipe["finetune"] = {**recipe["finetune"], "epochs": 1, "batch_size": 8}
+    model = pieces.build_model("agnews_minilm", {"finetune_layers": 1}, recipe)
+    head = model.get_layer("head")
+    head.get_layer("ngram_head").set_weights(  # as a first stage would leave it: not zero
+        [np.full_like(w, 0.01) for w in head.get_layer("ngram_head").get_weights()])
+    minilm_head = head.get_layer("minilm_head")
+    minilm_head.set_weights([w + 1.0 for w in minilm_head.get_weights()])  # "trained"
+    before = {v.path: v.numpy().copy() for v in model.weights}
+    history = pieces.finetune(model, recipe, (texts, labels))
+    assert len(history.history["loss"]) == 1
+    changed = {v.path.split("/")[0] for v in model.weights
+               if not np.array_equal(before[v.path], v.numpy())}
+    # the top layer and the MiniLM member; not the n-gram member, the embeddings or layers 0-4
+    assert {"transformer_layer_5", "probabilities", "standardize"} <= changed
+    assert not changed & {"ngram_weights", "token_embedding", "transformer_layer_4",
+                          "transformer_layer_0"}
+    # the MiniLM member started again from fresh weights, not from the "trained" ones
+    kernel = minilm_head.get_layer("probabilities").kernel.numpy()
+    assert np.abs(kernel).mean() < 0.5
+
+
+@needs_minilm
+def test_top_layers_trainable_count_is_checked_and_decides_the_finetune_stage():
+    from training.pieces import finetunes
+    from training.recipes import recipe_for
+    from zoo.text.minilm import load_backbone, set_trainable_layers
+
+    backbone = load_backbone()
+    set_trainable_layers(backbone, 2)
+    trainable = {w.path.split("/")[0] for w in backbone.trainable_weights}
+    assert trainable == {"transformer_layer_4", "transformer_layer_5"}
+    with pytest.raises(ValueError, match="from 1 to 6"):
+        set_trainable_layers(backbone, 7)
+    # the recipe's second stage runs only where the builder left part of the encoder trainable
+    recipe = recipe_for("agnews_minilm")
+    assert finetunes(zoo.build("agnews_minilm", finetune_layers=2), recipe)
+    assert not finetunes(zoo.build("agnews_minilm"), recipe)  # default: a frozen encoder
+    assert not finetunes(zoo.build("agnews_minilm", finetune_layers=2),
+                         {**recipe, "finetune": None})
+
+
 def test_member_loss_is_the_mean_of_member_losses_and_accuracy_that_of_the_average():
     import keras
 

@@ -1,24 +1,9 @@
 """python -m training NAME [--out DIR] [--epochs E] [--batch-size B] [--seed S] [--data-dir DIR]
                           [--strategy SPEC] [--resume] [--backup-dir DIR] [--set KEY=VALUE ...]"""
 import argparse
-import ast
 import sys
 
-from zoo.cli import common_options, output_dir, positive_int, run_command
-
-
-def parse_overrides(pairs):
-    """`["width=32", "optimizer=adam"]` -> `{"width": 32, "optimizer": "adam"}`."""
-    out = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"--set takes KEY=VALUE, got {pair!r}")
-        try:
-            out[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            out[key] = value
-    return out
+from zoo.cli import common_options, output_dir, parse_overrides, positive_int, run_command
 
 
 def main(argv=None):

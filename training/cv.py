@@ -6,7 +6,8 @@ fold's training part, never on its held-out part. Models with a frozen encoder w
 are cached (`cached_features`) train only their head on those features, so the encoder runs
 once per text for the whole cross-validation.
 
-    python -m training.cv agnews_minilm --folds 5 [--data-dir DIR] [--grid JSON] [--save]
+    python -m training.cv agnews_minilm --folds 5 [--data-dir DIR] [--set KEY=VALUE ...]
+                                               [--grid JSON] [--save]
 """
 import argparse
 import json
@@ -19,7 +20,7 @@ import zoo
 from training import pieces
 from training.fit import compiled_head
 from training.recipes import recipe_for
-from zoo.cli import common_options, output_dir, positive_int, run_command
+from zoo.cli import common_options, output_dir, parse_overrides, positive_int, run_command
 from zoo.data import carve_validation, pipeline, stratified_folds, take
 
 
@@ -34,12 +35,16 @@ def _fit_and_score(name, overrides, train, test, recipe, x, features=None, seed=
         features = features(overrides)
     if features is not None:  # frozen encoder: train the head alone on cached features
         rows = features
+    raw_train, raw_test = (take(x, train[0]), train[1]), (take(x, test[0]), test[1])
     train, test = (take(rows, train[0]), train[1]), (take(rows, test[0]), test[1])
     model = pieces.build_model(name, overrides, recipe, None if features is not None else
                                train[0])
     fitted = compiled_head(model) if features is not None else model
     started = time.time()
     pieces.fit(fitted, recipe, train)
+    if features is not None and pieces.finetunes(model, recipe):  # a second stage, raw rows
+        pieces.finetune(model, recipe, raw_train)
+        fitted, test = model, raw_test
     seconds = time.time() - started
     scores = fitted.evaluate(pipeline(*test, 256), verbose=0, return_dict=True)
     return float(scores["accuracy"]), seconds, fitted
@@ -116,6 +121,9 @@ def main(argv=None):
         "its card (the protocol when no held-out test split exists)"))
     parser.add_argument("--out", type=output_dir,
                         help="where --save writes (default: saved_models/)")
+    parser.add_argument("--set", nargs="*", metavar="KEY=VALUE",
+                        help="override builder arguments for every fold (and --save), e.g. "
+                             "--set finetune_layers=2")
     parser.add_argument("--grid", help=(
         "JSON list of override dicts to choose between inside each fold, on an inner 10%% "
         "split of its training part (default: the recipe's cv_grid), e.g. "
@@ -139,8 +147,10 @@ def run(args):
         print(f"[{args.name}] frozen encoder: heads train on cached encoder outputs",
               flush=True)
     grid = json.loads(args.grid) if args.grid else recipe_for(args.name)["cv_grid"]
-    summary = cross_validate(args.name, x, y, folds=args.folds, seed=args.seed, grid=grid,
-                             epochs=args.epochs, features=features)
+    overrides = parse_overrides(args.set)
+    summary = cross_validate(args.name, x, y, folds=args.folds, seed=args.seed,
+                             overrides=overrides, grid=grid, epochs=args.epochs,
+                             features=features)
     summary["data"] = splits.info
     from zoo import artifacts
 
@@ -156,7 +166,8 @@ def run(args):
                    "data": {"trained_on": f"all {summary['examples']} rows (no validation "
                                           f"split)"}}
         train(args.name, out=args.out or artifacts.saved_models_dir(), seed=args.seed,
-              data_dir=args.data_dir, val_size=0, command=command_line(), extra_card=cv_card)
+              data_dir=args.data_dir, val_size=0, overrides=overrides, command=command_line(),
+              extra_card=cv_card)
     return 0
 
 

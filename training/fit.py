@@ -230,19 +230,34 @@ def fit_step(task, model, overrides, splits, recipe, strat, backup, resume, verb
         history, wall = _fit_multiworker(model, strat, splits, recipe, backup, verbose, started)
         model = _fresh_copy(task.name, overrides, model)
         return {"model": model, "fitted": model, "train": splits.train, "val": splits.val,
-                "history": history, "wall": wall}
+                "history": history, "wall": wall, "frozen_head": False}
     fitted, train_data, val_data = _head_or_model(task, model, overrides, splits, verbose)
+    frozen_head = fitted is not model
     record = RunRecord(backup / "run_record.json", started)
     if resume and (backup / FITTED_WEIGHTS).exists():
         _load_fitted(model, backup, record, task.name, verbose)
         wall = record.before
     else:
         _fit(fitted, task.name, train_data, val_data, recipe, backup, record, resume, verbose)
-        wall = record.seconds
+        wall = record.seconds + (_finetune(task.name, model, recipe, splits, verbose)
+                                 if frozen_head and pieces.finetunes(model, recipe) else 0.0)
         with artifacts.atomic_path(backup / FITTED_WEIGHTS, suffix=".weights.h5") as tmp:
             model.save_weights(tmp)
+    if frozen_head and pieces.finetunes(model, recipe):  # the cached features are stale now
+        fitted, train_data, val_data = model, splits.train, splits.val
     return {"model": model, "fitted": fitted, "train": train_data, "val": val_data,
-            "history": record.history, "wall": wall}
+            "history": record.history, "wall": wall, "frozen_head": frozen_head}
+
+
+def _finetune(name, model, recipe, splits, verbose):
+    """The recipe's fine-tuning stage after the head's (`training.pieces.finetune`); returns
+    its seconds."""
+    if verbose:
+        print(f"[{name}] fine-tuning stage: {recipe['finetune']['epochs']} epochs end to end on "
+              f"the raw inputs", flush=True)
+    started = time.time()
+    pieces.finetune(model, recipe, splits.train, verbose)
+    return time.time() - started
 
 
 def _head_or_model(task, model, overrides, splits, verbose):
@@ -294,7 +309,7 @@ def evaluate_step(task, run, splits, recipe, strat, overrides, verbose):
             "overrides": overrides,
             "strategy": f"{type(strat).__name__} x{strat.num_replicas_in_sync}",
             "train_metrics_on": train_metrics_on,
-            "frozen_head": run["fitted"] is not run["model"]}
+            "frozen_head": run["frozen_head"]}
 
 
 def _evaluate(name, model, fitted, train_data, val_data, splits, batch_size, verbose):

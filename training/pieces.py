@@ -10,10 +10,12 @@ import numpy as np
 
 import zoo
 from training import augment as augmentations
-from training.callbacks import EarlyStopping, FreezeAfter, StepSchedule, WeightAveraging
+from training.callbacks import (EarlyStopping, EpochTable, FreezeAfter, StepSchedule,
+                                WeightAveraging)
 from training.hardware import effective_precision
 from zoo.data import pipeline
 from zoo.layers import adapt_whitening, whitening_layers
+from zoo.models.common import ensemble_accuracy, member_crossentropy
 
 
 def build_model(name, overrides, recipe, train_x=None, strategy=None, replicas=1):
@@ -107,3 +109,64 @@ def fit(model, recipe, train, val=None, extra_callbacks=(), first_epoch=0, initi
                      initial_epoch=initial_epoch, steps_per_epoch=steps, verbose=0, shuffle=False,
                      callbacks=callbacks(model, recipe, steps, validating) +
                      list(extra_callbacks))
+
+
+def _members_output(model):
+    """The model's output before it averages its head's members, `(batch, members, classes)`,
+    or its output when the head has one member."""
+    head = model.get_layer("head")
+    if len(head.output.shape) != 3:
+        return model.output
+    averaged = model.layers[-1]  # the builders end an ensemble with the average of its members
+    if len(averaged.input.shape) != 3:
+        raise ValueError(f"{model.name}: an ensemble head's members must feed the model's last "
+                         f"layer (their average), which takes {averaged.input.shape}")
+    return averaged.input
+
+
+def finetunes(model, recipe):
+    """Whether `model` gets the recipe's fine-tuning stage: the recipe has one and the builder
+    left part of the encoder trainable (weights outside the head)."""
+    if not recipe["finetune"]:
+        return False
+    head = {id(w) for w in model.get_layer("head").weights}
+    return any(id(w) not in head for w in model.trainable_weights)
+
+
+def _finetune_optimizer(spec, total_steps):
+    """AdamW warming up linearly over the first `warmup` fraction of the steps, then cosine
+    decay to zero."""
+    warmup = int(total_steps * spec["warmup"])
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, total_steps - warmup, warmup_target=spec["learning_rate"], warmup_steps=warmup)
+    return keras.optimizers.AdamW(schedule, weight_decay=spec["weight_decay"])
+
+
+def finetune(model, recipe, train, verbose=False):
+    """The recipe's second stage (`recipe["finetune"]`, see `training.recipes`): after the head
+    of a frozen-encoder model has trained on cached features, train `model` end to end on the
+    raw rows `train = (x, y)`: the encoder layers its builder left trainable and the head
+    members named in `members`, re-initialised first; the other members are frozen. Each member
+    learns from its own loss, as in the first stage. Returns Keras' History."""
+    spec = recipe["finetune"]
+    keras.utils.set_random_seed(recipe["seed"])
+    head = model.get_layer("head")
+    members = [head] if len(head.output.shape) != 3 else [
+        layer for layer in head.layers if isinstance(layer, keras.Model)]
+    for member in members:
+        if member is head or member.name in spec["members"]:
+            member.set_weights(keras.models.clone_model(member).get_weights())
+        else:
+            member.trainable = False
+    stacked = _members_output(model)
+    trained = keras.Model(model.inputs, stacked, name=f"{model.name}_finetune")
+    steps = steps_per_epoch(len(train[1]), spec["batch_size"])
+    trained.compile(
+        optimizer=_finetune_optimizer(spec, steps * spec["epochs"]), jit_compile=False,
+        loss=member_crossentropy if len(stacked.shape) == 3 else model.loss,
+        metrics=[keras.metrics.MeanMetricWrapper(ensemble_accuracy, name="accuracy")])
+    stage = {**recipe, "batch_size": spec["batch_size"], "epochs": spec["epochs"],
+             "augment": None}
+    return trained.fit(train_dataset(train, stage), epochs=spec["epochs"], steps_per_epoch=steps,
+                       verbose=0, shuffle=False,
+                       callbacks=[EpochTable(spec["epochs"])] if verbose else [])

@@ -1,6 +1,7 @@
 """What the command lines share: argument types that refuse bad values with a clear message,
 `--verbose` / `--debug`, and one `error:` line instead of a traceback when a command fails."""
 import argparse
+import ast
 import os
 import re
 import sys
@@ -50,6 +51,20 @@ def output_file(text):
     output_dir(str(path.absolute().parent))
     path.absolute().parent.mkdir(parents=True, exist_ok=True)
     return text
+
+
+def parse_overrides(pairs):
+    """`["width=32", "optimizer=adam"]` -> `{"width": 32, "optimizer": "adam"}`."""
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--set takes KEY=VALUE, got {pair!r}")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
 
 
 def accept_negative_inputs(parser):

