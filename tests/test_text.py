@@ -142,6 +142,8 @@ def test_top_layers_trainable_count_is_checked_and_decides_the_finetune_stage():
     assert trainable == {"transformer_layer_4", "transformer_layer_5"}
     with pytest.raises(ValueError, match="from 1 to 6"):
         set_trainable_layers(backbone, 7)
+    set_trainable_layers(backbone, 0)
+    assert not backbone.trainable_weights
     # the recipe's second stage runs only where the builder left part of the encoder trainable
     recipe = recipe_for("agnews_minilm")
     assert finetunes(zoo.build("agnews_minilm", finetune_layers=2), recipe)

@@ -151,15 +151,15 @@ def feature_dim(pooling="sentence"):
 
 
 def set_trainable_layers(backbone, trainable):
-    """Freeze `backbone` (False), unfreeze it (True), or unfreeze only its top `trainable`
+    """Freeze `backbone` (False or 0), unfreeze it (True), or unfreeze only its top `trainable`
     transformer layers (an int between 1 and the number of layers)."""
     count = backbone.num_layers
-    if trainable is True or trainable is False:
-        backbone.trainable = trainable
+    if isinstance(trainable, bool) or trainable == 0:
+        backbone.trainable = bool(trainable)
         return
     if not (isinstance(trainable, int) and 1 <= trainable <= count):
-        raise ValueError(f"trainable must be True, False or a number of top layers from 1 to "
-                         f"{count}, got {trainable!r}")
+        raise ValueError(f"the number of top encoder layers to train must be from 1 to "
+                         f"{count} (0 or False: none; True: all), got {trainable!r}")
     backbone.trainable = True
     for layer in backbone.layers:
         layer.trainable = False
@@ -179,8 +179,8 @@ def _layer_outputs(backbone):
 def sentence_encoder(encoder=None, trainable=False, name="minilm", pooling="sentence"):
     """`(text_input, features)`: raw strings to sentence features, as functional-model pieces.
 
-    `trainable`: False (frozen), True (every weight), or a count k of top transformer layers
-    that train while the embeddings and the layers below them stay frozen.
+    `trainable`: False or 0 (frozen), True (every weight), or a count k of top transformer
+    layers that train while the embeddings and the layers below them stay frozen.
 
     `pooling="sentence"` gives the sentence-transformers embedding (mean over real tokens of
     the last layer, L2-normalised; 384 wide). `"layers"` gives that mean for each of the six

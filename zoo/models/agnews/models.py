@@ -143,8 +143,8 @@ def agnews_minilm(mode="frozen", hidden=1024, dropout=0.5, learning_rate=5e-4,
     require_tensorflow_backend()
     if mode not in ("frozen", "finetune"):
         raise ValueError(f"mode must be 'frozen' or 'finetune', got {mode!r}")
-    trainable = True if mode == "finetune" else (int(finetune_layers) or False)
-    texts, features = sentence_encoder(encoder, trainable=trainable, pooling=pooling)
+    texts, features = sentence_encoder(
+        encoder, trainable=True if mode == "finetune" else int(finetune_layers), pooling=pooling)
     classes = class_count("agnews_minilm", num_classes)
     head = _head("minilm_head" if ngrams else "head", feature_dim(pooling), hidden, dropout,
                  EMBED_DIM, classes)
