@@ -35,18 +35,17 @@ def _fit_and_score(name, overrides, train, test, recipe, x, features=None, seed=
         features = features(overrides)
     if features is not None:  # frozen encoder: train the head alone on cached features
         rows = features
-    raw_train, raw_test = (take(x, train[0]), train[1]), (take(x, test[0]), test[1])
-    train, test = (take(rows, train[0]), train[1]), (take(rows, test[0]), test[1])
+    train_rows, test_rows = (take(rows, train[0]), train[1]), (take(rows, test[0]), test[1])
     model = pieces.build_model(name, overrides, recipe, None if features is not None else
-                               train[0])
+                               train_rows[0])
     fitted = compiled_head(model) if features is not None else model
     started = time.time()
-    pieces.fit(fitted, recipe, train)
+    pieces.fit(fitted, recipe, train_rows)
     if features is not None and pieces.finetunes(model, recipe):  # a second stage, raw rows
-        pieces.finetune(model, recipe, raw_train)
-        fitted, test = model, raw_test
+        pieces.finetune(model, recipe, (take(x, train[0]), train[1]))
+        fitted, test_rows = model, (take(x, test[0]), test[1])
     seconds = time.time() - started
-    scores = fitted.evaluate(pipeline(*test, 256), verbose=0, return_dict=True)
+    scores = fitted.evaluate(pipeline(*test_rows, 256), verbose=0, return_dict=True)
     return float(scores["accuracy"]), seconds, fitted
 
 

@@ -25,7 +25,6 @@ from training.recipes import recipe_for
 from zoo import artifacts, cards, plots
 from zoo.data import DataNotFoundError, labelled_count, load_splits, pipeline, take
 from zoo.evaluation import CHECK_EXAMPLES, REPORT_SEED
-from zoo.models.common import ensemble_accuracy, member_crossentropy
 
 
 TRAIN_METRIC_EXAMPLES = 10_000
@@ -82,19 +81,10 @@ def _fit(fitted, name, train_data, val_data, recipe, backup, record, resume, ver
 
 def compiled_head(model):
     """The "head" sub-model of a frozen-encoder model, compiled with the model's own optimiser,
-    to be trained alone on cached encoder outputs.
-
-    A head may output one probability vector per example, `(batch, classes)`, or one per
-    ensemble member, `(batch, members, classes)`, which the model averages. Each member then
-    learns from its own cross-entropy, as separately trained ensemble members do (one loss on
-    the average would let the strongest member fit the data and starve the others); accuracy
-    is that of the average, what the model predicts. A one-member head keeps the model's own
-    loss (label smoothing, say)."""
-    head = model.get_layer("head")
-    members = len(head.output.shape) == 3
-    head.compile(optimizer=model.optimizer, loss=member_crossentropy if members else model.loss,
-                 metrics=[keras.metrics.MeanMetricWrapper(ensemble_accuracy, name="accuracy")])
-    return head
+    to be trained alone on cached encoder outputs (`training.pieces.compile_members`: an
+    ensemble head's members each on their own loss; a one-member head keeps the model's own
+    loss, label smoothing say)."""
+    return pieces.compile_members(model.get_layer("head"), model.optimizer, model.loss)
 
 
 def _fresh_copy(name, overrides, model):
@@ -233,6 +223,7 @@ def fit_step(task, model, overrides, splits, recipe, strat, backup, resume, verb
                 "history": history, "wall": wall, "frozen_head": False}
     fitted, train_data, val_data = _head_or_model(task, model, overrides, splits, verbose)
     frozen_head = fitted is not model
+    staged = frozen_head and pieces.finetunes(model, recipe)  # a fine-tuning stage follows
     record = RunRecord(backup / "run_record.json", started)
     if resume and (backup / FITTED_WEIGHTS).exists():
         _load_fitted(model, backup, record, task.name, verbose)
@@ -240,10 +231,10 @@ def fit_step(task, model, overrides, splits, recipe, strat, backup, resume, verb
     else:
         _fit(fitted, task.name, train_data, val_data, recipe, backup, record, resume, verbose)
         wall = record.seconds + (_finetune(task.name, model, recipe, splits, verbose)
-                                 if frozen_head and pieces.finetunes(model, recipe) else 0.0)
+                                 if staged else 0.0)
         with artifacts.atomic_path(backup / FITTED_WEIGHTS, suffix=".weights.h5") as tmp:
             model.save_weights(tmp)
-    if frozen_head and pieces.finetunes(model, recipe):  # the cached features are stale now
+    if staged:  # the head's cached features are stale now
         fitted, train_data, val_data = model, splits.train, splits.val
     return {"model": model, "fitted": fitted, "train": train_data, "val": val_data,
             "history": record.history, "wall": wall, "frozen_head": frozen_head}

@@ -124,6 +124,19 @@ def _members_output(model):
     return averaged.input
 
 
+def compile_members(target, optimizer, loss, **kwargs):
+    """Compile `target`, whose output is an ensemble's stacked member probabilities
+    `(batch, members, classes)` or one probability vector `(batch, classes)`: each member then
+    learns from its own cross-entropy, as separately trained ensemble members do (one loss on
+    the average would let the strongest member fit the data and starve the others), a single
+    output from `loss`; accuracy is that of the average, what the model predicts."""
+    members = len(target.output.shape) == 3
+    target.compile(optimizer=optimizer, loss=member_crossentropy if members else loss,
+                   metrics=[keras.metrics.MeanMetricWrapper(ensemble_accuracy, name="accuracy")],
+                   **kwargs)
+    return target
+
+
 def finetunes(model, recipe):
     """Whether `model` gets the recipe's fine-tuning stage: the recipe has one and the builder
     left part of the encoder trainable (weights outside the head)."""
@@ -158,13 +171,10 @@ def finetune(model, recipe, train, verbose=False):
             member.set_weights(keras.models.clone_model(member).get_weights())
         else:
             member.trainable = False
-    stacked = _members_output(model)
-    trained = keras.Model(model.inputs, stacked, name=f"{model.name}_finetune")
+    trained = keras.Model(model.inputs, _members_output(model), name=f"{model.name}_finetune")
     steps = steps_per_epoch(len(train[1]), spec["batch_size"])
-    trained.compile(
-        optimizer=_finetune_optimizer(spec, steps * spec["epochs"]), jit_compile=False,
-        loss=member_crossentropy if len(stacked.shape) == 3 else model.loss,
-        metrics=[keras.metrics.MeanMetricWrapper(ensemble_accuracy, name="accuracy")])
+    compile_members(trained, _finetune_optimizer(spec, steps * spec["epochs"]), model.loss,
+                    jit_compile=False)
     stage = {**recipe, "batch_size": spec["batch_size"], "epochs": spec["epochs"],
              "augment": None}
     return trained.fit(train_dataset(train, stage), epochs=spec["epochs"], steps_per_epoch=steps,
