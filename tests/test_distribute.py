@@ -141,7 +141,7 @@ def test_killed_training_resumes_to_the_same_weights(tmp_path):
     record = metadata.parent / "run_record.json"
     before = json.loads(record.read_text())
     assert before["epochs"] >= 1 and before["seconds"] > 0
-    assert len(before["history"]["loss"]) == before["epochs"]
+    assert len(before["logs"]) == before["epochs"]
     record.write_text(json.dumps({**before, "seconds": before["seconds"] + 3600}))
     started = time.time()
     resumed = subprocess.run(command + ["--resume"], cwd=REPO, env=ENV, capture_output=True,
@@ -184,7 +184,7 @@ def test_loop_resumed_run_keeps_the_whole_record(tmp_path):
     _loop_run(tmp_path / "stopped", 2, x, y)
     saved = tmp_path / "stopped" / "worker-0" / "run_record.json"
     first = json.loads(saved.read_text())
-    assert first["epochs"] == 2 and len(first["history"]["loss"]) == 2
+    assert first["epochs"] == 2 and len(first["logs"]) == 2
     saved.write_text(json.dumps({**first, "seconds": first["seconds"] + 3600}))
     resumed, history, record = _loop_run(tmp_path / "stopped", 4, x, y)
     whole, whole_history, _ = _loop_run(tmp_path / "whole", 4, x, y)

@@ -232,6 +232,71 @@ def test_killed_training_leaves_the_previous_set_or_the_new_one(out):
     assert_consistent(out, NAME)
 
 
+def _weights_and_steps(model):
+    return [w.copy() for w in model.get_weights()], int(model.optimizer.iterations.numpy())
+
+
+def test_a_kill_while_checkpointing_leaves_a_checkpoint_the_resume_loads(tmp_path,
+                                                                         monkeypatch):
+    """Every state a kill can leave in the checkpoint folder restores one whole epoch, weights
+    and optimiser state together: killed while writing the weights (a truncated temporary
+    file, which Keras' BackupAndRestore would have left as its only weights file), after the
+    weights but before the marker (the previous epoch is restored, not weights one epoch
+    ahead of it), after the marker but before the previous file's removal."""
+    from training import checkpoint
+
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
+    y = (x[:, 0] * x[:, 1] > 0).astype("int32")
+    model = zoo.build(NAME)
+    folder = tmp_path / "backup"
+    assert checkpoint.restore(model, folder) == 0 and checkpoint.saved_epoch(folder) == 0
+    model.fit(x, y, epochs=1, verbose=0)
+    checkpoint.save(model, folder, 1)
+    first = _weights_and_steps(model)
+    model.fit(x, y, epochs=1, verbose=0)
+    second = _weights_and_steps(model)
+
+    def restored():
+        fresh = zoo.build(NAME)
+        return checkpoint.restore(fresh, folder), _weights_and_steps(fresh)
+
+    def assert_same(found, expected):
+        assert found[1] == expected[1]
+        for a, b in zip(found[0], expected[0]):
+            np.testing.assert_array_equal(a, b)
+
+    # killed mid-write: the truncated bytes of the error CI once met, under a temporary name
+    (folder / ".epoch-2.weights.x1y2.tmp.weights.h5").write_bytes(b"\x89HDF\r\n" + bytes(88))
+    epoch, weights = restored()
+    assert epoch == 1
+    assert_same(weights, first)
+    # killed between the weights' rename and the marker's
+    class Killed(Exception):
+        pass
+
+    def killed(*args):
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(checkpoint, "write_json", killed)
+        with pytest.raises(Killed):
+            checkpoint.save(model, folder, 2)
+    assert (folder / checkpoint.weights_name(2)).exists()
+    epoch, weights = restored()
+    assert epoch == 1
+    assert_same(weights, first)
+    # killed after the marker, before the previous epoch's file went
+    checkpoint.save(model, folder, 2)
+    shutil.copy(folder / checkpoint.weights_name(2), folder / checkpoint.weights_name(1))
+    epoch, weights = restored()
+    assert epoch == 2
+    assert_same(weights, second)
+    # the next checkpoint clears what the kills left
+    checkpoint.save(model, folder, 3)
+    assert sorted(p.name for p in folder.iterdir()) == sorted([checkpoint.MARKER,
+                                                               checkpoint.weights_name(3)])
+
+
 def test_publishing_is_all_or_nothing(tmp_path):
     (tmp_path / "m.keras").write_text("old model")
     (tmp_path / "m.json").write_text("old card")

@@ -138,9 +138,11 @@ class FreezeAfter(keras.callbacks.Callback):
 
 class RunRecord(keras.callbacks.Callback):
     """A training's seconds and per-epoch logs, summed over the runs that resumed it: after
-    every epoch they go to `path` (inside the BackupAndRestore folder, so they are kept and
-    removed with the checkpoint), and a resumed run continues from them, so cards and curves
-    cover the whole training. Time lost in an epoch killed before its checkpoint is not counted.
+    every epoch they go to `path` (inside the checkpoint folder, so they are kept and removed
+    with the checkpoint), and a resumed run continues from them, so cards and curves cover the
+    whole training. Give it the epoch's end before the checkpoint: a run killed between the two
+    repeats that epoch on resume, and its logs then replace the repeated epoch's. Time lost in
+    an epoch killed before its end is not counted.
     """
 
     def __init__(self, path, started=None):
@@ -148,24 +150,36 @@ class RunRecord(keras.callbacks.Callback):
         self.path = Path(path)
         self.started = started
         self.before = 0.0
-        self.history = {}
+        self.logs = []  # one dict per epoch; validation figures only in validated epochs
 
     @property
     def seconds(self):
         return self.before + time.time() - self.started
 
+    @property
+    def history(self):
+        """`{key: [value per epoch that logged it]}`, as Keras' History holds them."""
+        history = {}
+        for logs in self.logs:
+            for key, value in logs.items():
+                history.setdefault(key, []).append(value)
+        return history
+
     def on_train_begin(self, logs=None):
         self.started = self.started or time.time()
         saved = json.loads(self.path.read_text()) if self.path.exists() else {}
         self.before = float(saved.get("seconds", 0.0))
-        self.history = saved.get("history", {})
+        self.logs = saved.get("logs", [])
 
     def on_epoch_end(self, epoch, logs=None):
-        for key, value in (logs or {}).items():
-            self.history.setdefault(key, []).append(float(value))
-        # written atomically: a kill mid-write leaves the previous record for the resume
-        write_json({"seconds": round(self.seconds, 1), "epochs": epoch + 1,
-                    "history": self.history}, self.path)
+        self.logs[epoch:] = [{key: float(value) for key, value in (logs or {}).items()}]
+        self.write()
+
+    def write(self):
+        """Save the seconds so far and the logs, atomically: a kill mid-write leaves the
+        previous record for the resume."""
+        write_json({"seconds": round(self.seconds, 1), "epochs": len(self.logs),
+                    "logs": self.logs}, self.path)
 
 
 class EarlyStopping(keras.callbacks.Callback):

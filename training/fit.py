@@ -3,7 +3,6 @@
 `train(name, ...)` is what `python -m training NAME` runs. It reads the test split once, after
 training, to write the card; nothing before that touches it.
 """
-import json
 import os
 import platform
 import shutil
@@ -18,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 import zoo
-from training import distribute, loop, pieces
+from training import checkpoint, distribute, loop, pieces
 from training.callbacks import EpochTable, RunRecord
 from training.hardware import describe_cpu, effective_precision
 from training.recipes import recipe_for
@@ -33,12 +32,6 @@ FITTED_WEIGHTS = "fitted.weights.h5"  # in the checkpoint folder: training ended
 
 def default_backup_dir(out, name):
     return Path(out) / f".{name}.backup"
-
-
-def _backed_up_epoch(backup):
-    """The epoch a BackupAndRestore checkpoint in `backup` resumes at (0 when there is none)."""
-    metadata = backup / "training_metadata.json"
-    return int(json.loads(metadata.read_text())["epoch"]) if metadata.exists() else 0
 
 
 def _fit_multiworker(model, strat, splits, recipe, backup, verbose, started):
@@ -67,16 +60,16 @@ def _fit_multiworker(model, strat, splits, recipe, backup, verbose, started):
 def _fit(fitted, name, train_data, val_data, recipe, backup, record, resume, verbose):
     """Fit with the recipe's pieces, resuming from the checkpoint in `backup`, which is kept
     when fit ends (`train` removes it once the artifact set is published)."""
-    first_epoch = _backed_up_epoch(backup)
+    first_epoch = checkpoint.saved_epoch(backup)
     if verbose and first_epoch:
         print(f"[{name}] resuming from the checkpoint of epoch {first_epoch}", flush=True)
     elif verbose and resume:
         print(f"[{name}] --resume: no checkpoint in {backup}, so training starts at epoch 1",
               flush=True)
-    extra = [keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=False), record]
+    extra = [record, checkpoint.EpochCheckpoint(backup)]  # the record first: see RunRecord
     if verbose:
         extra.append(EpochTable(recipe["epochs"], every=max(1, recipe["epochs"] // 25)))
-    pieces.fit(fitted, recipe, train_data, val_data, extra, first_epoch)
+    pieces.fit(fitted, recipe, train_data, val_data, extra, first_epoch, initial_epoch=first_epoch)
 
 
 def compiled_head(model):
@@ -230,8 +223,10 @@ def fit_step(task, model, overrides, splits, recipe, strat, backup, resume, verb
         wall = record.before
     else:
         _fit(fitted, task.name, train_data, val_data, recipe, backup, record, resume, verbose)
-        wall = record.seconds + (_finetune(task.name, model, recipe, splits, verbose)
-                                 if staged else 0.0)
+        if staged:
+            _finetune(task.name, model, recipe, splits, verbose)
+            record.write()  # with the stage's seconds, for a resume that only publishes
+        wall = record.seconds
         with artifacts.atomic_path(backup / FITTED_WEIGHTS, suffix=".weights.h5") as tmp:
             model.save_weights(tmp)
     if staged:  # the head's cached features are stale now
@@ -241,14 +236,11 @@ def fit_step(task, model, overrides, splits, recipe, strat, backup, resume, verb
 
 
 def _finetune(name, model, recipe, splits, verbose):
-    """The recipe's fine-tuning stage after the head's (`training.pieces.finetune`); returns
-    its seconds."""
+    """The recipe's fine-tuning stage after the head's (`training.pieces.finetune`)."""
     if verbose:
         print(f"[{name}] fine-tuning stage: {recipe['finetune']['epochs']} epochs end to end on "
               f"the raw inputs", flush=True)
-    started = time.time()
     pieces.finetune(model, recipe, splits.train, verbose)
-    return time.time() - started
 
 
 def _head_or_model(task, model, overrides, splits, verbose):

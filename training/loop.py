@@ -11,7 +11,6 @@ Gradients: each replica's loss is its examples' losses summed and divided by the
 (`tf.nn.compute_average_loss`), regularisation divided by the replica count; the optimiser
 sums gradients over replicas, so one step equals a single-device step on the global batch.
 """
-import json
 import time
 from pathlib import Path
 
@@ -78,25 +77,25 @@ def fit(model, strategy, dataset, epochs, steps_per_epoch, global_batch, schedul
             x, y = next(iterator)
             total += float(step(x, y))
         history["loss"].append(total / steps_per_epoch)
-        if manager is not None:
-            manager.save(checkpoint_number=epoch + 1)
-            (Path(manager.directory) / "epoch.json").write_text(json.dumps({"epoch": epoch + 1}))
-        if record is not None:
+        if record is not None:  # before the checkpoint: see RunRecord
             record.on_epoch_end(epoch, {"loss": history["loss"][-1]})
+        if manager is not None:  # numbered by the epochs it completes (read by `restore`)
+            manager.save(checkpoint_number=epoch + 1)
         log(f"epoch {epoch + 1:>4}/{epochs}  loss {history['loss'][-1]:.4f}  "
             f"{time.time() - started:6.1f}s")
     return record.history if record is not None else history
 
 
 def restore(model, backup_dir, worker_index=0):
-    """Restore the last epoch checkpoint of this worker; returns the epoch to start from."""
-    folder = Path(backup_dir) / f"worker-{worker_index}"
-    marker = folder / "epoch.json"
-    if not marker.exists():
+    """Restore the last epoch checkpoint of this worker; returns the epoch to start from.
+    TensorFlow's CheckpointManager names a checkpoint in its state file only once the
+    checkpoint is written, so the latest one named is complete."""
+    latest = tf.train.latest_checkpoint(str(Path(backup_dir) / f"worker-{worker_index}"))
+    if latest is None:
         return 0
     checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
-    checkpoint.restore(tf.train.latest_checkpoint(str(folder))).expect_partial()
-    return int(json.loads(marker.read_text())["epoch"])
+    checkpoint.restore(latest).expect_partial()
+    return int(latest.rsplit("-", 1)[1])
 
 
 def build_optimizer(model):
