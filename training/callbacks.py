@@ -30,7 +30,7 @@ class StepSchedule(keras.callbacks.Callback):
     0.2 -> 1 -> 0.07).
 
     The step count is derived from the optimiser's own iteration counter, so a run resumed by
-    BackupAndRestore continues the schedule where it stopped."""
+    `training.checkpoint` continues the schedule where it stopped."""
 
     def __init__(self, kind, base_lr, steps_per_epoch, epochs, warmup_epochs=0.0, start=0.0,
                  end=0.0):
