@@ -67,13 +67,15 @@ def conv_group(x, filters, momentum, bias_lr_scale, reg, name, residual=False):
 def fastnet(classes=10, widths=(64, 256, 256), stats=CIFAR10_STATS, tta="mirror_translate",
             batchnorm_momentum=0.4, bias_lr_scale=64.0, weight_decay=1.33e-3,
             output_scale=1 / 9, residual=(False, False, False), name="fastnet",
-            input_shape=CIFAR_SHAPE):
+            input_shape=CIFAR_SHAPE, decay_filters=True, logits_initializer="glorot_uniform"):
     """An uncompiled airbench-style network: pixels -> TTA(network logits) -> softmax.
 
-    `weight_decay` is the L2 gradient coefficient (grad += weight_decay * w) on every kernel;
-    `residual[i]` makes group i a residual group.
+    `weight_decay` is the L2 gradient coefficient (grad += weight_decay * w) on the logits'
+    kernel and, with `decay_filters`, on every convolution's; `residual[i]` makes group i a
+    residual group.
     """
     reg = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
+    head_reg, reg = reg, reg if decay_filters else None
     # a 2x2 valid whitening (one pixel less) and three 2x poolings: 9 pixels leave 1
     pixels = keras.Input(image_shape(name, input_shape, 9), name="pixels")
     x = PatchWhitening(2, 5e-4, name="whiten")(standardise(pixels, stats))
@@ -81,7 +83,8 @@ def fastnet(classes=10, widths=(64, 256, 256), stats=CIFAR10_STATS, tta="mirror_
     for i, (width, res) in enumerate(zip(widths, residual)):
         x = conv_group(x, width, batchnorm_momentum, bias_lr_scale, reg, f"group{i + 1}", res)
     x = keras.layers.GlobalMaxPooling2D(name="pool")(x)
-    x = keras.layers.Dense(class_count(name, classes), use_bias=False, kernel_regularizer=reg,
+    x = keras.layers.Dense(class_count(name, classes), use_bias=False,
+                           kernel_initializer=logits_initializer, kernel_regularizer=head_reg,
                            name="logits")(x)
     x = keras.layers.Rescaling(output_scale, name="scale")(x)
     return classifier_with_tta(keras.Model(pixels, x, name="network"), tta, name)

@@ -8,6 +8,7 @@ from zoo.models.cifar.recipes import RECIPES
 from zoo.models.cifar.resnet import (CIFAR10_STATS, CIFAR100_STATS, CIFAR_SHAPE, IMAGE_FIGURES,
                                      resnet)
 from zoo.models.common import compile_for, make_optimizer
+from zoo.optimizers import ConvMuon
 from zoo.registry import register_model
 
 
@@ -57,6 +58,43 @@ def cifar10_fastnet(learning_rate=1.5, momentum=0.85, label_smoothing=0.2,
                     input_shape=input_shape)
     return compile_for(model, "classification", _nesterov(learning_rate, momentum),
                        top5=num_classes > 5, label_smoothing=label_smoothing)
+
+
+def _muon_space(hp):
+    return {"learning_rate": hp.Float("learning_rate", 0.08, 0.6, sampling="log", default=0.24),
+            "sgd_learning_rate": hp.Float("sgd_learning_rate", 0.5, 5.0, sampling="log",
+                                          default=1.66),
+            "label_smoothing": hp.Float("label_smoothing", 0.0, 0.3, step=0.1, default=0.2)}
+
+
+@register_model(
+    description="airbench94_muon-style CIFAR-10 network: Muon on the filters, 94% in 10 epochs",
+    dataset="cifar10", kind="classification", metric="accuracy", bar={"accuracy": 0.94},
+    search_space=_muon_space, figures=IMAGE_FIGURES, input_kind="image",
+    recipe=RECIPES["cifar10_muon"])
+def cifar10_muon(learning_rate=0.24, momentum=0.6, sgd_learning_rate=1.66, sgd_momentum=0.85,
+                 label_smoothing=0.2, weight_decay=2.4e-3, tta="mirror_translate",
+                 input_shape=CIFAR_SHAPE, num_classes=10):
+    """fastnet's network trained as airbench94_muon (Jordan 2024): the filters by Muon
+    (`zoo.optimizers.ConvMuon`, rate 0.24, momentum 0.6, each filter bank held at norm
+    sqrt(out)), the rest by Nesterov SGD (momentum 0.85). Its rates of 0.053 (biases) and 0.67
+    (logits at 1/256) per example of a summed loss over batches of 2,000 are, per mean-reduced
+    loss, 106 for the biases (1.66 here: BatchNorm biases learn 64x through
+    `BiasBoostedBatchNorm`, the whitening bias through `rate_scales`) and 1.66 for the logits
+    at fastnet's scale of 1/9 (the same step in logit space: 1340 / 256^2 = 1.66 / 9^2), with
+    the initial logit weights scaled alike. Its decay of 0.4% a step is `weight_decay` =
+    0.004 / 1.66 on the logits; none on the filters, whose scale is fixed. BatchNorm momentum
+    0.6 as Keras counts it (PyTorch's 0.4, airbench's `BatchNorm(momentum=0.6)`)."""
+    head_limit = 3 ** 0.5 * 9 / 256  # uniform with std 1 at a scale of 1/256
+    model = fastnet(num_classes, tta=tta, weight_decay=weight_decay, batchnorm_momentum=0.6,
+                    decay_filters=False, name="cifar10_muon", input_shape=input_shape,
+                    logits_initializer=keras.initializers.RandomUniform(-head_limit,
+                                                                        head_limit))
+    optimizer = ConvMuon(learning_rate, momentum, sgd_rate_scale=sgd_learning_rate /
+                         learning_rate, sgd_momentum=sgd_momentum,
+                         rate_scales={r"^whiten/bias$": 64.0})
+    return compile_for(model, "classification", optimizer, top5=num_classes > 5,
+                       label_smoothing=label_smoothing)
 
 
 @register_model(

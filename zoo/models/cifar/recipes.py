@@ -19,6 +19,17 @@ RECIPES = {
         weight_averaging=dict(every=5, decay=0.95),
         jit_compile=False,  # oneDNN convolutions beat XLA's 2x on this CPU
     ),
+    "cifar10_muon": dict(
+        epochs=10,  # airbench94_muon's schedule stretched from its 8 epochs (94.01% mean) to
+        # the 10 the open challenge allows (#21); its other pieces as it has them, not tuned here
+        batch_size=2000,
+        val_size=0,
+        schedule="onecycle",  # no warm-up: linear decay from the peak to zero
+        augment="altflip_reflect2",
+        freeze_whitening_after=3,  # airbench94_muon decays the whitening bias's rate to zero
+        # over the first 3 epochs; here it follows the others' rate and then stops
+        jit_compile=False,
+    ),
     "cifar100_resnet": dict(
         epochs=15,  # the fastnet recipe, half again as long for 100 classes
         batch_size=1024,
