@@ -11,8 +11,9 @@ Three figures, each measured here:
   size (at most 256), timed; the fastest counts, so the floor is the lowest and the recipe's
   multiple of it, if anything, overstated;
 - the recipe's epoch time: the model as the recipe builds it (precision, jit setting) fitted
-  on `--images` random images at the recipe's batch size (after a warm-up fit), extrapolated
-  to the 50,000 training images.
+  on `--images` random images fed as training feeds them (the recipe's batches, shuffling and
+  augmentation; after a warm-up epoch), the median epoch extrapolated to the 50,000 training
+  images.
 
 floor = 50,000 x training FLOPs per image / sustained rate; the last line (one JSON object)
 holds the three figures, the floor, and the epoch time as a multiple of the floor. The card's
@@ -77,18 +78,32 @@ def conv_rate(height, width, cin, cout, batch, rounds=5):
     return flops / statistics.median(seconds) / 1e9
 
 
-def epoch_seconds(model, batch, images, rounds, shape):
-    """The recipe-built model's seconds for 50,000 training images, from fits on random ones."""
+def epoch_seconds(model, recipe, images, rounds, shape):
+    """The recipe-built model's seconds for 50,000 training images, from epochs over random
+    ones fed as training feeds them (`training.pieces.train_dataset`: the recipe's batches,
+    shuffling and augmentation)."""
     rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (images, *shape), dtype="uint8")
-    y = rng.integers(0, 10, images)
-    model.fit(x[:2 * batch], y[:2 * batch], batch_size=batch, verbose=0)  # warm-up / tracing
-    rates = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        model.fit(x, y, batch_size=batch, verbose=0)
-        rates.append(images / (time.perf_counter() - start))
-    return TRAIN_IMAGES / statistics.median(rates)
+    train = (rng.integers(0, 256, (images, *shape), dtype="uint8"), rng.integers(0, 10, images))
+    steps = images // recipe["batch_size"]
+    if steps < 2:
+        raise SystemExit(f"--images must give at least two batches of {recipe['batch_size']}")
+    batches = pieces.train_dataset(train, {**recipe, "epochs": rounds + 1}, drop_remainder=True)
+    model.fit(batches, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)  # warm-up
+    timer = EpochTimer()
+    model.fit(batches, steps_per_epoch=steps, initial_epoch=1, epochs=rounds + 1, shuffle=False,
+              verbose=0, callbacks=[timer])
+    return TRAIN_IMAGES / (steps * recipe["batch_size"]) * statistics.median(timer.seconds)
+
+
+class EpochTimer(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.start)
 
 
 def card_epoch_seconds(name):
@@ -115,7 +130,7 @@ def main():
               flush=True)
     best = max(rates.values())
     floor = TRAIN_IMAGES * BACKWARD_FACTOR * forward / (best * 1e9)
-    epoch = epoch_seconds(model, recipe["batch_size"], args.images, args.rounds, shape)
+    epoch = epoch_seconds(model, recipe, args.images, args.rounds, shape)
     card = card_epoch_seconds(args.model)
     on_card = f"; the card's {card:.0f} s" if card else ""
     print(f"floor {floor:.0f} s an epoch; recipe {epoch:.0f} s ({epoch / floor:.2f}x the "
