@@ -89,12 +89,18 @@ def test_cards_and_benchmarks_name_the_cpu_and_its_vector_extensions(monkeypatch
     assert hardware.describe_cpu() == "AMD EPYC, 2 cores, no AVX2"
 
 
-def test_resumed_training_reports_every_epoch_in_its_history(tmp_path, monkeypatch):
-    """A run that crashes after epoch 2 and is resumed gives the same per-epoch history (the
-    curves' data) as an uninterrupted run, not just the epochs run after the resume."""
+@pytest.mark.parametrize("averaging", [None, dict(every=1, decay=0.95)],
+                         ids=["plain", "weight_averaging"])
+def test_resumed_training_reports_every_epoch_in_its_history(tmp_path, monkeypatch, averaging):
+    """A run that crashes in epoch 2 (its logs written, its checkpoint not) and is resumed gives
+    the same per-epoch history (the curves' data) and weights as an uninterrupted run, not just
+    the epochs run after the resume. Weight averaging starts its average when training begins:
+    the resumed run must start it from the restored weights, not from the freshly built ones."""
     import numpy as np
 
     from training.callbacks import RunRecord
+
+    monkeypatch.setitem(zoo.get("spirals_mlp").recipe, "weight_averaging", averaging)
 
     class Crash(Exception):
         pass
@@ -106,10 +112,10 @@ def test_resumed_training_reports_every_epoch_in_its_history(tmp_path, monkeypat
         if epoch == 1:
             raise Crash
 
-    monkeypatch.setattr(RunRecord, "on_epoch_end", crash_after_second_epoch)
-    with pytest.raises(Crash):
-        train("spirals_mlp", epochs=5, out=tmp_path / "crashed", verbose=False)
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(RunRecord, "on_epoch_end", crash_after_second_epoch)
+        with pytest.raises(Crash):
+            train("spirals_mlp", epochs=5, out=tmp_path / "crashed", verbose=False)
     resumed = train("spirals_mlp", epochs=5, out=tmp_path / "crashed", resume=True,
                     verbose=False)
     full = train("spirals_mlp", epochs=5, out=tmp_path / "full", verbose=False)
@@ -117,3 +123,5 @@ def test_resumed_training_reports_every_epoch_in_its_history(tmp_path, monkeypat
     for key, values in full["history"].items():
         assert len(values) == 5
         np.testing.assert_allclose(resumed["history"][key], values, rtol=1e-5, atol=1e-6)
+    for found, expected in zip(resumed["model"].get_weights(), full["model"].get_weights()):
+        np.testing.assert_allclose(found, expected, rtol=1e-5, atol=1e-6)

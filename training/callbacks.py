@@ -86,8 +86,9 @@ class WeightAveraging(keras.callbacks.Callback):
     """airbench's lookahead: every `every` steps the model's weights (BatchNorm statistics
     included) become an exponential average, ema = d * ema + (1 - d) * weights, with
     d = decay ** every * progress ** 3 (so averaging matters only late in training); when
-    training ends the model keeps the average. A resumed run restarts the average from the
-    restored weights."""
+    training ends the model keeps the average. The average starts at the first step, from the
+    weights then: after every callback's start, so a resumed run starts it from the restored
+    weights whatever the callbacks' order."""
 
     def __init__(self, total_steps, every=5, decay=0.95):
         super().__init__()
@@ -100,7 +101,11 @@ class WeightAveraging(keras.callbacks.Callback):
         return self.decay ** self.every * (min(step, self.total_steps) / self.total_steps) ** 3
 
     def on_train_begin(self, logs=None):
-        self.average = [w.copy() for w in self.model.get_weights()]
+        self.average = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.average is None:
+            self.average = [w.copy() for w in self.model.get_weights()]
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.model.optimizer.iterations.numpy())

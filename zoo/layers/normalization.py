@@ -30,7 +30,8 @@ class BiasBoostedBatchNorm(keras.layers.Layer):
     airbench trains BatchNorm biases at 64x the learning rate of the other weights. One
     optimiser cannot do that in Keras, so the bias is stored as b / sqrt(s) and multiplied back
     by sqrt(s): the gradient on the stored value grows by sqrt(s) and so does each step's effect,
-    a factor s on the bias's own learning rate. `momentum` is Keras's (PyTorch's 0.6 is 0.4 here).
+    a factor s on the bias's own learning rate. `momentum` is Keras': the share of the running
+    statistics kept at each step (PyTorch's `momentum` is the share replaced).
     """
 
     def __init__(self, momentum=0.4, epsilon=1e-12, bias_lr_scale=64.0, **kwargs):
