@@ -188,6 +188,35 @@ def test_pipeline_batches_and_shuffles_deterministically():
     assert [len(b) for b in first] == [32, 32, 32, 4]
 
 
+def test_length_groups_sort_batches_by_length_and_keep_every_text_once_an_epoch():
+    rng = np.random.default_rng(0)
+    texts = np.array(["w" * int(n) for n in rng.integers(1, 200, 96)], dtype=object)
+    y = np.arange(96)
+
+    def batches(first_epoch=0, **kwargs):  # the row numbers of each batch, epochs first_epoch..2
+        return [b[1].numpy().tolist() for b in data.pipeline(
+            texts, y, 8, shuffle=True, seed=1, epochs=3, first_epoch=first_epoch, **kwargs)]
+
+    grouped = batches(length_groups=4)
+    assert len(grouped) == 3 * 12
+    for epoch in range(3):  # every row once an epoch, in an order of its own
+        assert sorted(sum(grouped[12 * epoch:12 * (epoch + 1)], [])) == list(range(96))
+    assert grouped[:12] != grouped[12:24]
+    lengths = [[len(texts[i]) for i in batch] for batch in grouped]
+    for start in range(0, len(lengths), 4):  # each group of 4 batches ascends in length
+        flat = sum(lengths[start:start + 4], [])
+        assert flat == sorted(flat)
+    # a batch spans far less of the length range than a randomly drawn one
+    spread = lambda batches: np.mean([max(b) - min(b) for b in batches])  # noqa: E731
+    random = [[len(texts[i]) for i in batch] for batch in batches()]
+    assert spread(lengths) < spread(random) / 2
+    assert batches(first_epoch=2, length_groups=4) == grouped[24:]  # a resume agrees
+    with pytest.raises(ValueError, match="1-D array of texts"):
+        data.pipeline(np.zeros((96, 2)), y, 8, shuffle=True, epochs=1, length_groups=4)
+    with pytest.raises(ValueError, match="shuffle=True and epochs=N"):
+        data.pipeline(texts, y, 8, length_groups=4)
+
+
 def test_pipeline_and_take_keep_named_inputs_together():
     x = {"features": np.arange(10, dtype="float32")[:, None],
          "text": np.array([f"row {i}" for i in range(10)], dtype=object)}

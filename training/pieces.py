@@ -94,7 +94,8 @@ def train_dataset(train, recipe, first_epoch=0, drop_remainder=False):
     order an uninterrupted run would see them."""
     return pipeline(*train, recipe["batch_size"], shuffle=True, seed=recipe["seed"],
                     augment=augmentations.get(recipe["augment"]), drop_remainder=drop_remainder,
-                    epochs=recipe["epochs"], first_epoch=first_epoch)
+                    epochs=recipe["epochs"], first_epoch=first_epoch,
+                    length_groups=recipe["length_groups"])
 
 
 def fit(model, recipe, train, val=None, extra_callbacks=(), first_epoch=0, initial_epoch=0):
@@ -176,7 +177,7 @@ def finetune(model, recipe, train, verbose=False):
     compile_members(trained, _finetune_optimizer(spec, steps * spec["epochs"]), model.loss,
                     jit_compile=False)
     stage = {**recipe, "batch_size": spec["batch_size"], "epochs": spec["epochs"],
-             "augment": None}
+             "augment": None, "length_groups": spec.get("length_groups")}
     return trained.fit(train_dataset(train, stage), epochs=spec["epochs"], steps_per_epoch=steps,
                        verbose=0, shuffle=False,
                        callbacks=[EpochTable(spec["epochs"])] if verbose else [])

@@ -29,12 +29,14 @@ DEFAULTS = dict(
     # over the validation split where only the end counts (a time-to-accuracy recipe)
     early_stopping=None,  # None or dict(monitor=("val_loss", ...), patience=N):
     # training.callbacks.EarlyStopping; the validation split then chooses the epoch
+    length_groups=None,  # None or N (texts): each epoch's shuffled order is sorted by length
+    # within groups of N batches, so batches pad little (zoo.data.pipeline)
     finetune=None,  # None or dict(epochs, batch_size, learning_rate, weight_decay, warmup,
-    # members): a second stage after a frozen-encoder head has trained on cached features; the
-    # model trains end to end on the raw inputs, AdamW with a linear warm-up over the `warmup`
-    # fraction of the steps then cosine decay to zero; what learns is the encoder layers the
-    # builder left trainable and the head `members` named (re-initialised first), the other
-    # members keep their weights (training.pieces.finetune)
+    # members, optionally length_groups): a second stage after a frozen-encoder head has
+    # trained on cached features; the model trains end to end on the raw inputs, AdamW with a
+    # linear warm-up over the `warmup` fraction of the steps then cosine decay to zero; what
+    # learns is the encoder layers the builder left trainable and the head `members` named
+    # (re-initialised first), the other members keep their weights (training.pieces.finetune)
     steps_per_execution=1,  # >1 runs several steps per call: faster for tiny models (only
     # used on one device without a schedule, since the schedule is set between calls)
 )

@@ -24,7 +24,7 @@ def _tensors(x):
 
 
 def pipeline(x, y, batch_size, shuffle=False, seed=0, augment=None, cache=True,
-             drop_remainder=False, epochs=None, first_epoch=0):
+             drop_remainder=False, epochs=None, first_epoch=0, length_groups=None):
     """Batches of `(x, y)` ready for `fit` / `evaluate`.
 
     Args:
@@ -40,12 +40,20 @@ def pipeline(x, y, batch_size, shuffle=False, seed=0, augment=None, cache=True,
         epochs, first_epoch: with `shuffle`, yield epochs `first_epoch .. epochs - 1` back to
             back, epoch e in an order fixed by `(seed, e)` alone, so a run resumed at epoch e
             sees exactly the batches an uninterrupted run would (pass `steps_per_epoch` to fit).
+        length_groups: with `shuffle` and `epochs`, for texts (`x` a 1-D array of strings):
+            each epoch's shuffled order is cut into groups of `length_groups` batches and
+            sorted by text length inside each group, so a batch holds texts of similar length
+            and a model that pads to the batch's longest text computes little padding (on AG
+            News, batches of 32 drawn at random pad to about twice the mean length).
     """
     import tensorflow as tf
 
     if shuffle and epochs is not None:
         return _epoch_indexed(x, y, batch_size, seed, augment, drop_remainder, epochs,
-                              first_epoch)
+                              first_epoch, length_groups)
+    if length_groups:
+        raise ValueError("length_groups sorts each epoch's shuffled order: pass shuffle=True and "
+                         "epochs=N (the recipe's training pipeline does)")
     if getattr(augment, "positional", False):
         raise ValueError("this augmentation needs each example's index and epoch: pass "
                          "shuffle=True and epochs=N (the recipe's training pipeline does)")
@@ -60,9 +68,31 @@ def pipeline(x, y, batch_size, shuffle=False, seed=0, augment=None, cache=True,
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _epoch_indexed(x, y, batch_size, seed, augment, drop_remainder, epochs, first_epoch):
+def _text_lengths(x):
+    """Characters per text of a 1-D array of strings (what `length_groups` sorts by)."""
     import tensorflow as tf
 
+    texts = _tensors(x)
+    if isinstance(texts, dict) or texts.dtype != tf.string or len(texts.shape) != 1:
+        raise ValueError("length_groups needs x to be a 1-D array of texts")
+    return tf.strings.length(texts)
+
+
+def _grouped_by_length(order, lengths, group):
+    """`order` cut into consecutive groups of `group` rows, each sorted by `lengths`."""
+    import tensorflow as tf
+
+    group_of = tf.range(tf.size(order, out_type=tf.int64), dtype=tf.int64) // group
+    key = group_of * (tf.cast(tf.reduce_max(lengths), tf.int64) + 1) + tf.cast(
+        tf.gather(lengths, order), tf.int64)
+    return tf.gather(order, tf.argsort(key, stable=True))
+
+
+def _epoch_indexed(x, y, batch_size, seed, augment, drop_remainder, epochs, first_epoch,
+                   length_groups=None):
+    import tensorflow as tf
+
+    lengths = _text_lengths(x) if length_groups else None
     x_all, y_all = next(iter(from_arrays(x, y).batch(len(y))))
     n = len(y)
 
@@ -70,7 +100,10 @@ def _epoch_indexed(x, y, batch_size, seed, augment, drop_remainder, epochs, firs
 
     def one_epoch(epoch):
         keys = tf.random.stateless_uniform([n], seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
-        order = tf.data.Dataset.from_tensor_slices(tf.argsort(keys))
+        order = tf.argsort(keys)
+        if lengths is not None:
+            order = _grouped_by_length(order, lengths, batch_size * int(length_groups))
+        order = tf.data.Dataset.from_tensor_slices(order)
         batches = order.batch(batch_size, drop_remainder=drop_remainder)
         # a positional augmentation also gets the rows and the epoch
         return batches.map(lambda idx: (idx, epoch)) if positional else batches
