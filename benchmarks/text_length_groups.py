@@ -31,12 +31,11 @@ from zoo.text.minilm import WordPiecePreprocessor, as_strings, load_tokenizer  #
 GROUPS = 16
 
 
-def padded_length(texts, labels, recipe, length_groups):
+def padded_length(texts, counts, recipe, length_groups):
     """Mean over one epoch's batches of the longest text of the batch, in word pieces (what
-    each text is padded to)."""
-    counts = WordPiecePreprocessor(load_tokenizer()).token_counts(tf.constant(as_strings(texts)))
+    each text is padded to); `counts`: word pieces per text."""
     stage = {**recipe, "epochs": 1, "length_groups": length_groups}
-    rows = np.arange(len(labels))
+    rows = np.arange(len(counts))
     batches = pieces.train_dataset((np.asarray(texts, object), rows), stage)
     return float(np.mean([counts[b[1].numpy()].max() for b in batches]))
 
@@ -60,7 +59,8 @@ def main():
     texts, labels = splits.train[0][:args.texts], splits.train[1][:args.texts]
     recipe = recipe_for("agnews_minilm")
     batch = recipe["finetune"]["batch_size"]
-    lengths = {str(g): padded_length(texts, labels, {**recipe, "batch_size": batch}, g)
+    counts = WordPiecePreprocessor(load_tokenizer()).token_counts(tf.constant(as_strings(texts)))
+    lengths = {str(g): padded_length(texts, counts, {**recipe, "batch_size": batch}, g)
                for g in (None, GROUPS)}
     print(f"padded length of a batch of {batch}: random {lengths['None']:.1f}, sorted in "
           f"groups of {GROUPS} batches {lengths[str(GROUPS)]:.1f} word pieces", flush=True)

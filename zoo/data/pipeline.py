@@ -68,12 +68,11 @@ def pipeline(x, y, batch_size, shuffle=False, seed=0, augment=None, cache=True,
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _text_lengths(x):
-    """Characters per text of a 1-D array of strings (what `length_groups` sorts by)."""
+def _text_lengths(texts):
+    """Characters per text of a 1-D string tensor (what `length_groups` sorts by)."""
     import tensorflow as tf
 
-    texts = _tensors(x)
-    if isinstance(texts, dict) or texts.dtype != tf.string or len(texts.shape) != 1:
+    if isinstance(texts, dict) or texts.dtype != tf.string or texts.shape.rank != 1:
         raise ValueError("length_groups needs x to be a 1-D array of texts")
     return tf.strings.length(texts)
 
@@ -92,8 +91,8 @@ def _epoch_indexed(x, y, batch_size, seed, augment, drop_remainder, epochs, firs
                    length_groups=None):
     import tensorflow as tf
 
-    lengths = _text_lengths(x) if length_groups else None
     x_all, y_all = next(iter(from_arrays(x, y).batch(len(y))))
+    lengths = _text_lengths(x_all) if length_groups else None
     n = len(y)
 
     positional = getattr(augment, "positional", False)
