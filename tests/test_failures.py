@@ -508,3 +508,47 @@ def test_shipped_artifacts_are_exactly_the_carded_ones():
     assert sorted(p.stem for p in shipped.glob("*.keras")) == sorted(
         card["name"] for card in zoo.cards.cards(shipped))
     assert not [p.name for p in shipped.iterdir() if p.name.startswith(".")]
+
+
+def test_an_interrupted_cross_validation_resumes_after_its_last_finished_fold(tmp_path,
+                                                                               monkeypatch):
+    from training import cv
+
+    x, y = zoo.data.spirals(n_per_class=60)
+    record = tmp_path / "cv.json"
+    original, trained = cv._fit_and_score, []
+
+    def failing_on_fold(n):
+        def fit_and_score(name, overrides, train, test, *args, **kwargs):
+            if len(trained) == n:
+                raise KeyboardInterrupt  # the session ends while this fold trains
+            trained.append(len(test[1]))
+            return original(name, overrides, train, test, *args, **kwargs)
+        return fit_and_score
+
+    monkeypatch.setattr(cv, "_fit_and_score", failing_on_fold(2))
+    with pytest.raises(KeyboardInterrupt):
+        cv.cross_validate(NAME, x, y, folds=4, epochs=1, record=record, verbose=False)
+    assert not record.exists()  # no summary of half a cross-validation
+    kept = json.loads(cv.partial_path(record).read_text())["folds"]
+    assert [f["fold"] for f in kept] == [0, 1]
+
+    monkeypatch.setattr(cv, "_fit_and_score", failing_on_fold(None))
+    trained.clear()
+    summary = cv.cross_validate(NAME, x, y, folds=4, epochs=1, record=record, verbose=False)
+    assert len(trained) == 2  # folds 3 and 4 only
+    assert summary["folds"][:2] == kept and len(summary["folds"]) == 4
+    assert json.loads(record.read_text())["mean"] == pytest.approx(summary["mean"])
+    assert not cv.partial_path(record).exists()
+
+    trained.clear()  # the same run again (as `--save` does): every fold is reused
+    assert cv.cross_validate(NAME, x, y, folds=4, epochs=1, record=record,
+                             verbose=False)["folds"] == summary["folds"]
+    assert trained == []
+    # run otherwise (another seed, other overrides): nothing reused, the record replaced
+    cv.cross_validate(NAME, x, y, folds=4, epochs=1, seed=1, record=record, verbose=False)
+    assert len(trained) == 4 and json.loads(record.read_text())["seed"] == 1
+    trained.clear()
+    cv.cross_validate(NAME, x, y, folds=4, epochs=1, seed=1, overrides={"width": 8},
+                      record=record, verbose=False)
+    assert len(trained) == 4

@@ -1,6 +1,7 @@
 """One place builds a recipe's training pieces (`training.pieces`): `python -m training`, a
 cross-validation fold, a tuning trial and the speed benchmark all train with them."""
 import importlib.util
+import json
 
 import numpy as np
 import pytest
@@ -83,12 +84,57 @@ def test_every_recipe_builds_its_pieces(name):
     assert set(recipe) == set(recipes.DEFAULTS)
 
 
+def test_a_cross_validation_grid_chooses_recipe_keys_inside_folds_and_for_the_saved_model(
+        tmp_path, monkeypatch, capsys):
+    seen, original = [], cv._fit_and_score
+
+    def spy(name, overrides, train, test, recipe, *args, **kwargs):
+        seen.append((recipe["epochs"], recipe["batch_size"], len(train[1])))
+        return original(name, overrides, train, test, recipe, *args, **kwargs)
+
+    monkeypatch.setattr(cv, "_fit_and_score", spy)
+    x, y = zoo.data.spirals(n_per_class=30)
+    grid = [{"recipe": {"epochs": 1}}, {"recipe": {"epochs": 2, "batch_size": 16}}]
+    summary = cv.cross_validate("spirals_mlp", x, y, folds=2, grid=grid, verbose=False)
+    # per fold: each option on the inner split (90% of the 30 training rows), then the chosen
+    assert seen[:2] == [(1, 32, 27), (2, 16, 27)]  # spirals_mlp batches 32
+    chosen, inner = summary["folds"][0]["chosen"], summary["folds"][0]["inner_accuracies"]
+    assert seen[2] == ((1, 32, 30) if chosen == grid[0] else (2, 16, 30))
+    assert len(inner) == 2 and chosen == grid[int(np.argmax(inner))]
+    seen.clear()  # one option: nothing to choose, no inner training
+    cv.cross_validate("spirals_mlp", x, y, folds=2, grid=grid[1:], verbose=False)
+    assert seen == [(2, 16, 30)] * 2
+    with pytest.raises(ValueError, match="unknown recipe keys"):
+        cv.cross_validate("spirals_mlp", x, y, folds=2, grid=[{"recipe": {"epoch": 1}}])
+    assert recipes.with_changes({"finetune": {"epochs": 3, "batch_size": 32}, "seed": 0},
+                                {"finetune": {"epochs": 6}}) == {
+        "finetune": {"epochs": 3 + 3, "batch_size": 32}, "seed": 0}
+
+    from training.cv import main as cv_main
+
+    seen.clear()
+    assert cv_main(["spirals_mlp", "--folds", "2", "--out", str(tmp_path), "--grid",
+                    json.dumps(grid), "--save"]) == 0
+    card = zoo.read_card(tmp_path / "spirals_mlp.keras")
+    chosen = card["cross_validation"]["chosen_for_saved_model"]
+    assert chosen in grid and card["recipe"]["epochs"] == chosen["recipe"]["epochs"]
+    # 2 folds x (2 inner fits + the chosen), then the saved model's choice on 90% of all rows
+    examples = card["cross_validation"]["examples"]
+    assert [rows for *_, rows in seen[6:]] == [examples - examples // 10] * 2
+    assert "chosen on an inner split of all the rows" in capsys.readouterr().out
+
+
 def test_cross_validation_extends_the_card_training_makes(tmp_path, capsys):
     from training.cv import main as cv_main
 
-    assert cv_main(["spirals_mlp", "--folds", "2", "--epochs", "1", "--save", "--out",
-                    str(tmp_path), "--set", "width=16"]) == 0
+    argv = ["spirals_mlp", "--folds", "2", "--epochs", "1", "--out", str(tmp_path), "--set",
+            "width=16", "--json", str(tmp_path / "cv.json")]
+    assert cv_main(argv) == 0
+    assert cv_main(argv + ["--save"]) == 0  # the finished folds are reused, not rerun
+    assert capsys.readouterr().out.count("(recorded in ") == 2
     card = zoo.read_card(tmp_path / "spirals_mlp.keras")
+    assert card["cross_validation"]["folds"] == json.loads((tmp_path / "cv.json").read_text())[
+        "folds"]
     # --set reaches every fold and the saved model
     assert card["overrides"] == card["cross_validation"]["overrides"] == {"width": 16}
     assert set(card["metrics"]) >= {"cv", "test", "train"}  # added beside, nothing rebuilt

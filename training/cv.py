@@ -7,19 +7,28 @@ are cached (`cached_features`) train only their head on those features, so the e
 once per text for the whole cross-validation.
 
     python -m training.cv agnews_minilm --folds 5 [--data-dir DIR] [--set KEY=VALUE ...]
-                                               [--grid JSON] [--save]
+                                               [--grid JSON] [--json FILE] [--save]
+
+With `--json FILE` nothing finished is lost: each fold is recorded (in FILE.partial) as soon as
+it ends, so running the same command again resumes after the last finished fold, and running
+it again with `--save` reuses the finished cross-validation and only trains the saved model.
+Folds are reused only when they were run the same way (model, folds, seed, overrides, grid,
+recipe and labels).
 """
 import argparse
+import hashlib
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 import zoo
 from training import pieces
 from training.fit import compiled_head
-from training.recipes import recipe_for
+from training.recipes import recipe_for, with_changes
+from zoo import artifacts
 from zoo.cli import common_options, output_dir, parse_overrides, positive_int, run_command
 from zoo.data import carve_validation, pipeline, stratified_folds, take
 
@@ -49,17 +58,69 @@ def _fit_and_score(name, overrides, train, test, recipe, x, features=None, seed=
     return float(scores["accuracy"]), seconds, fitted
 
 
+def trained_with(overrides, recipe, option):
+    """The builder overrides and the recipe that the grid option `option` trains with: its
+    entries beside `overrides`, and its "recipe" entry, if any, applied to `recipe`
+    (`training.recipes.with_changes`), e.g. `{"recipe": {"finetune": {"epochs": 6}}}`."""
+    option = dict(option)
+    changes = option.pop("recipe", None) or {}
+    return {**overrides, **option}, with_changes(recipe, changes)
+
+
 def _choose_in_fold(name, overrides, grid, train_idx, y, recipe, x, features, seed, fold):
     """The option of `grid` that scores best on an inner validation split (10%) of the fold's
-    training part: the fold's held-out part is never looked at."""
+    training part: the fold's held-out part is never looked at. Returns it and the options'
+    inner accuracies (none for a grid of one option, chosen without training)."""
+    if len(grid) == 1:
+        return grid[0], []
     inner_train, inner_val = carve_validation(train_idx, y[train_idx], 0.1, seed=seed + fold)
-    scored = [_fit_and_score(name, {**overrides, **option}, inner_train, inner_val, recipe, x,
-                             features, seed)[0] for option in grid]
-    return grid[int(np.argmax(scored))]
+    scored = []
+    for option in grid:
+        option_overrides, option_recipe = trained_with(overrides, recipe, option)
+        scored.append(_fit_and_score(name, option_overrides, inner_train, inner_val,
+                                     option_recipe, x, features, seed)[0])
+    return grid[int(np.argmax(scored))], scored
+
+
+def _listed(accuracies):
+    return ", ".join(f"{a:.4f}" for a in accuracies) or "one option"
+
+
+def _configuration(name, folds, seed, overrides, grid, recipe, y):
+    """What a recorded fold must have been run with to be reused, as it reads back from JSON."""
+    labels = hashlib.sha256(np.ascontiguousarray(y).tobytes()).hexdigest()
+    return json.loads(json.dumps(
+        {"model": name, "k": folds, "seed": seed, "overrides": overrides, "grid": grid or [],
+         "recipe": recipe, "labels_sha256": labels}, default=str))
+
+
+def partial_path(record):
+    """Where the folds of an unfinished cross-validation are kept, beside its summary."""
+    return Path(f"{record}.partial")
+
+
+def _recorded_folds(record, configuration, verbose):
+    """The finished folds `record` (a summary, or else its `.partial`) holds for
+    `configuration`; none when it holds another configuration's, which a new run replaces."""
+    for path in (Path(record), partial_path(record)):
+        if not path.exists():
+            continue
+        recorded = json.loads(path.read_text())
+        if recorded.get("configuration") == configuration:
+            return recorded["folds"]
+        if verbose:
+            earlier = recorded.get("configuration") or {}
+            differing = sorted(key for key in configuration
+                               if earlier.get(key) != configuration[key])
+            print(f"[{configuration['model']}] {path} records a cross-validation run with other "
+                  f"settings ({', '.join(differing)}): starting over; it will be replaced",
+                  flush=True)
+        return []
+    return []
 
 
 def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epochs=None,
-                   features=None, verbose=True):
+                   features=None, verbose=True, record=None):
     """k-fold cross-validation of `name` on `(x, y)`.
 
     Args:
@@ -70,9 +131,14 @@ def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epoch
             split (10% of its training part) and retrains on its whole training part.
         features: optional cached encoder outputs, row-aligned with `x` (frozen encoders), or
             a function of a configuration's overrides giving them (None when it has none).
+        record: optional path of the summary JSON. Each finished fold is written to
+            `record.partial` when it ends; folds already recorded there (or in a finished
+            summary at `record`) for the same configuration are reused, not rerun. The summary
+            is written to `record` at the end and the partial file removed.
 
     Returns:
-        `{"folds": [{"fold", "accuracy", "train_seconds", "chosen"}], "mean", "std", ...}`.
+        `{"folds": [{"fold", "accuracy", "train_seconds", "chosen", "inner_accuracies"}],
+        "mean", "std", "configuration", ...}`.
     """
     if zoo.get(name).kind == "generative":
         raise ValueError(f"{name} is a generative model: cross-validation scores classifiers "
@@ -82,28 +148,43 @@ def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epoch
     overrides = dict(overrides or {})
     y = np.asarray(y)
     index = np.arange(len(y))
-    results = []
+    for option in grid or []:  # an unknown recipe key fails here, not folds later
+        trained_with(overrides, recipe, option)
+    configuration = _configuration(name, folds, seed, overrides, grid, recipe, y)
+    results = _recorded_folds(record, configuration, verbose) if record else []
     for fold, (train_idx, test_idx) in enumerate(stratified_folds(y, k=folds, seed=seed)):
-        chosen = _choose_in_fold(name, overrides, grid, train_idx, y, recipe, x, features,
-                                 seed, fold) if grid else {}
+        if fold < len(results):
+            if verbose:
+                print(f"[{name}] fold {fold + 1}/{folds}: accuracy "
+                      f"{results[fold]['accuracy']:.4f} (recorded in {record})", flush=True)
+            continue
+        chosen, inner = _choose_in_fold(name, overrides, grid, train_idx, y, recipe, x,
+                                        features, seed, fold) if grid else ({}, [])
+        fold_overrides, fold_recipe = trained_with(overrides, recipe, chosen)
         accuracy, seconds, _ = _fit_and_score(
-            name, {**overrides, **chosen}, (train_idx, y[train_idx]), (test_idx, y[test_idx]),
-            recipe, x, features, seed)
+            name, fold_overrides, (train_idx, y[train_idx]), (test_idx, y[test_idx]),
+            fold_recipe, x, features, seed)
         results.append({"fold": fold, "accuracy": accuracy, "train_seconds": round(seconds, 1),
-                        "chosen": chosen})
+                        "chosen": chosen, "inner_accuracies": inner})
+        if record:
+            artifacts.write_json({"configuration": configuration, "folds": results},
+                                 partial_path(record))
         if verbose:
+            choice = f" chosen {json.dumps(chosen)} (inner: {_listed(inner)})" if grid else ""
             print(f"[{name}] fold {fold + 1}/{folds}: accuracy {accuracy:.4f} "
-                  f"({seconds:.0f}s){' chosen ' + json.dumps(chosen) if grid else ''}",
-                  flush=True)
+                  f"({seconds:.0f}s){choice}", flush=True)
     accs = np.array([r["accuracy"] for r in results])
     summary = {"model": name, "folds": results, "k": folds, "seed": seed,
                "mean": float(accs.mean()), "std": float(accs.std(ddof=1)),
                "train_seconds_mean": float(np.mean([r["train_seconds"] for r in results])),
                "examples": int(len(index)), "overrides": overrides, "grid": grid or [],
-               "epochs": recipe["epochs"]}
+               "epochs": recipe["epochs"], "configuration": configuration}
     if verbose:
         print(f"[{name}] {folds}-fold accuracy {summary['mean']:.4f} +- {summary['std']:.4f}",
               flush=True)
+    if record:
+        artifacts.write_json(summary, record)
+        partial_path(record).unlink(missing_ok=True)
     return summary
 
 
@@ -114,7 +195,9 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=positive_int)
     parser.add_argument("--data-dir")
-    parser.add_argument("--json", help="write the summary to this file")
+    parser.add_argument("--json", help=(
+        "write the summary to this file; each fold is recorded beside it as it ends, so the same "
+        "command run again resumes after the last finished fold (with --save: reuses them all)"))
     parser.add_argument("--save", action="store_true", help=(
         "then train on every row and save NAME.keras in --out with the cross-validation in "
         "its card (the protocol when no held-out test split exists)"))
@@ -149,25 +232,37 @@ def run(args):
     overrides = parse_overrides(args.set)
     summary = cross_validate(args.name, x, y, folds=args.folds, seed=args.seed,
                              overrides=overrides, grid=grid, epochs=args.epochs,
-                             features=features)
+                             features=features, record=args.json)
     summary["data"] = splits.info
-    from zoo import artifacts
-
     if args.json:
         artifacts.write_json(summary, args.json)
     if args.save:
-        from training.fit import command_line, train
-
-        cv_card = {"metrics": {"cv": {"accuracy": summary["mean"],
-                                      "accuracy_std": summary["std"], "folds": args.folds,
-                                      "per_fold": [f["accuracy"] for f in summary["folds"]]}},
-                   "cross_validation": summary,
-                   "data": {"trained_on": f"all {summary['examples']} rows (no validation "
-                                          f"split)"}}
-        train(args.name, out=args.out or artifacts.saved_models_dir(), seed=args.seed,
-              data_dir=args.data_dir, val_size=0, overrides=overrides, command=command_line(),
-              extra_card=cv_card)
+        save_trained_on_all(args, summary, x, y, grid, overrides, features)
     return 0
+
+
+def save_trained_on_all(args, summary, x, y, grid, overrides, features):
+    """Train on every row and save the artifact, the cross-validation in its card. With a
+    grid, the option it trains with is chosen as each fold chose: on an inner 10% split, here
+    of all the rows."""
+    from training.fit import command_line, train
+
+    recipe = recipe_for(args.name, epochs=args.epochs)
+    chosen, inner = _choose_in_fold(args.name, overrides, grid, np.arange(len(y)), y, recipe,
+                                    x, features, args.seed, args.folds) if grid else ({}, [])
+    if grid:
+        print(f"[{args.name}] the saved model trains with {json.dumps(chosen)} (chosen on an "
+              f"inner split of all the rows: {_listed(inner)})", flush=True)
+    option_overrides, _ = trained_with(overrides, recipe, chosen)
+    cv_card = {"metrics": {"cv": {"accuracy": summary["mean"],
+                                  "accuracy_std": summary["std"], "folds": args.folds,
+                                  "per_fold": [f["accuracy"] for f in summary["folds"]]}},
+               "cross_validation": {**summary, "chosen_for_saved_model": chosen,
+                                    "inner_accuracies_for_saved_model": inner},
+               "data": {"trained_on": f"all {summary['examples']} rows (no validation split)"}}
+    train(args.name, out=args.out or artifacts.saved_models_dir(), epochs=args.epochs,
+          seed=args.seed, data_dir=args.data_dir, val_size=0, overrides=option_overrides,
+          recipe_changes=chosen.get("recipe"), command=command_line(), extra_card=cv_card)
 
 
 if __name__ == "__main__":

@@ -117,18 +117,20 @@ def machine():
 
 def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, data_dir=None,
           strategy="auto", resume=False, backup_dir=None, val_size=None, overrides=None,
-          command=None, save=True, verbose=True, artifact_name=None, extra_card=None):
+          command=None, save=True, verbose=True, artifact_name=None, extra_card=None,
+          recipe_changes=None):
     """Train `name` with its recipe, save `out/NAME.keras`, its card and figures.
 
     Returns a dict with the model, its history, metrics per split and the written paths.
-    `epochs`, `batch_size`, `seed` and `val_size` override the recipe; `overrides` the builder.
+    `epochs`, `batch_size`, `seed` and `val_size` override the recipe, as `recipe_changes` (a
+    dict, `training.recipes.with_changes`) may any of its keys; `overrides` the builder.
     `artifact_name` (default `name`) names the written files; `extra_card` is merged into the card.
     Checkpoints go to `backup_dir`, by default `out/.NAME.backup` (a temporary folder when
     `save=False`, unless resuming).
     The steps: resolve -> data -> model -> fit -> evaluate -> publish.
     """
     task, recipe, strat, overrides = resolve(name, epochs, batch_size, seed, val_size,
-                                             strategy, overrides, verbose)
+                                             strategy, overrides, verbose, recipe_changes)
     splits = load_data(task, recipe, strat, data_dir, verbose)
     model = pieces.build_model(name, overrides, recipe, splits.train[0], strat,
                                strat.num_replicas_in_sync)
@@ -151,13 +153,15 @@ def train(name, out="saved_models", epochs=None, batch_size=None, seed=None, dat
     return result
 
 
-def resolve(name, epochs, batch_size, seed, val_size, strategy, overrides, verbose):
+def resolve(name, epochs, batch_size, seed, val_size, strategy, overrides, verbose,
+            recipe_changes=None):
     """The task, its recipe with the command's overrides, the distribution strategy and the
     builder overrides, all checked before any work."""
     task = zoo.get(name)
     overrides = dict(overrides or {})
     task.check_overrides(overrides)
-    recipe = recipe_for(name, epochs=epochs, batch_size=batch_size, seed=seed, val_size=val_size)
+    recipe = recipe_for(name, recipe_changes, epochs=epochs, batch_size=batch_size, seed=seed,
+                        val_size=val_size)
     strat = distribute.strategy(strategy) if isinstance(strategy, (str, type(None))) else strategy
     replicas = strat.num_replicas_in_sync
     if recipe["batch_size"] % replicas:

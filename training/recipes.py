@@ -17,7 +17,8 @@ DEFAULTS = dict(
     lr_start=0.0,  # the warm-up starts at this fraction of the learning rate
     lr_end=0.0,  # the schedule ends at this fraction of it
     augment=None,  # None or a name in training.augment.AUGMENTATIONS
-    cv_grid=None,  # cross-validation: builder options chosen inside each fold (training.cv)
+    cv_grid=None,  # cross-validation: builder options chosen inside each fold (training.cv);
+    # an option's "recipe" entry changes recipe keys instead (recipes.with_changes)
     jit_compile=None,  # None: the builder's choice (Keras "auto" = XLA on TensorFlow); False
     # (oneDNN kernels) is 2x faster for the wide fastnet convolutions on these CPUs, XLA better
     # for narrow ResNet-20 (benchmarks/cifar_speed.py)
@@ -41,11 +42,28 @@ DEFAULTS = dict(
     # used on one device without a schedule, since the schedule is set between calls)
 )
 
-def recipe_for(name, **overrides):
-    """The recipe of `name`, with the defaults filled in and `None`-valued overrides ignored."""
-    recipe = {**DEFAULTS, **zoo.get(name).recipe}
+def recipe_for(name, changes=None, **overrides):
+    """The recipe of `name`, with the defaults filled in, `changes` applied (`with_changes`)
+    and `None`-valued overrides ignored."""
+    recipe = with_changes({**DEFAULTS, **zoo.get(name).recipe}, changes or {})
     recipe.update({k: v for k, v in overrides.items() if v is not None})
     unknown = set(recipe) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"recipe for {name!r} has unknown keys {sorted(unknown)}")
     return recipe
+
+
+def with_changes(recipe, changes):
+    """`recipe` with the keys of `changes` replaced; a dict-valued key (`finetune`,
+    `weight_averaging`, ...) given a dict keeps the entries the change does not name, so
+    `{"finetune": {"epochs": 6}}` changes only the second stage's epochs."""
+    unknown = set(changes) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown recipe keys {sorted(unknown)}: a recipe says "
+                         f"{', '.join(sorted(DEFAULTS))}")
+    changed = dict(recipe)
+    for key, value in changes.items():
+        if isinstance(recipe.get(key), dict) and isinstance(value, dict):
+            value = {**recipe[key], **value}
+        changed[key] = value
+    return changed
