@@ -43,14 +43,15 @@ DEFAULTS = dict(
 )
 
 def recipe_for(name, changes=None, **overrides):
-    """The recipe of `name`, with the defaults filled in, `changes` applied (`with_changes`)
-    and `None`-valued overrides ignored."""
-    recipe = with_changes({**DEFAULTS, **zoo.get(name).recipe}, changes or {})
+    """The recipe of `name`, with the defaults filled in, `None`-valued overrides ignored, then
+    `changes` applied (`with_changes`: a cross-validation grid option's recipe entry, which
+    wins over the command's `--epochs` there too)."""
+    recipe = {**DEFAULTS, **zoo.get(name).recipe}
     recipe.update({k: v for k, v in overrides.items() if v is not None})
     unknown = set(recipe) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"recipe for {name!r} has unknown keys {sorted(unknown)}")
-    return recipe
+    return with_changes(recipe, changes or {})
 
 
 def with_changes(recipe, changes):
