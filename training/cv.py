@@ -67,6 +67,12 @@ def trained_with(overrides, recipe, option):
     return {**overrides, **option}, with_changes(recipe, changes)
 
 
+def _check_grid(overrides, recipe, grid):
+    """Fail on a grid option naming an unknown recipe key now, not folds later."""
+    for option in grid or []:
+        trained_with(overrides, recipe, option)
+
+
 def _choose_in_fold(name, overrides, grid, train_idx, y, recipe, x, features, seed, fold):
     """The option of `grid` that scores best on an inner validation split (10%) of the fold's
     training part: the fold's held-out part is never looked at. Returns it and the options'
@@ -80,6 +86,34 @@ def _choose_in_fold(name, overrides, grid, train_idx, y, recipe, x, features, se
         scored.append(_fit_and_score(name, option_overrides, inner_train, inner_val,
                                      option_recipe, x, features, seed)[0])
     return grid[int(np.argmax(scored))], scored
+
+
+def _run_fold(name, fold, split, y, overrides, grid, recipe, x, features, seed):
+    """One fold's record: its option chosen on an inner split (with a grid), then a model
+    trained on its training part and scored on its held-out part."""
+    train_idx, test_idx = split
+    chosen, inner = _choose_in_fold(name, overrides, grid, train_idx, y, recipe, x, features,
+                                    seed, fold) if grid else ({}, [])
+    fold_overrides, fold_recipe = trained_with(overrides, recipe, chosen)
+    accuracy, seconds, _ = _fit_and_score(
+        name, fold_overrides, (train_idx, y[train_idx]), (test_idx, y[test_idx]), fold_recipe,
+        x, features, seed)
+    return {"fold": fold, "accuracy": accuracy, "train_seconds": round(seconds, 1),
+            "chosen": chosen, "inner_accuracies": inner}
+
+
+def _scores(results):
+    """The folds, their mean accuracy, its standard deviation and the mean train time."""
+    accs = np.array([r["accuracy"] for r in results])
+    return {"folds": results, "mean": float(accs.mean()), "std": float(accs.std(ddof=1)),
+            "train_seconds_mean": float(np.mean([r["train_seconds"] for r in results]))}
+
+
+def _report(name, done, folds, grid):
+    choice = (f" chosen {json.dumps(done['chosen'])} (inner: "
+              f"{_listed(done['inner_accuracies'])})" if grid else "")
+    print(f"[{name}] fold {done['fold'] + 1}/{folds}: accuracy {done['accuracy']:.4f} "
+          f"({done['train_seconds']:.0f}s){choice}", flush=True)
 
 
 def _listed(accuracies):
@@ -119,6 +153,13 @@ def _recorded_folds(record, configuration, verbose):
     return []
 
 
+def _check_classifier(name):
+    if zoo.get(name).kind == "generative":
+        raise ValueError(f"{name} is a generative model: cross-validation scores classifiers "
+                         f"and regressors; train it with `python -m training {name}` (its card "
+                         f"reports likelihood or sample quality on the test split)")
+
+
 def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epochs=None,
                    features=None, verbose=True, record=None):
     """k-fold cross-validation of `name` on `(x, y)`.
@@ -131,25 +172,19 @@ def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epoch
             split (10% of its training part) and retrains on its whole training part.
         features: optional cached encoder outputs, row-aligned with `x` (frozen encoders), or
             a function of a configuration's overrides giving them (None when it has none).
-        record: optional path of the summary JSON. Each finished fold is written to
-            `record.partial` when it ends; folds already recorded there (or in a finished
-            summary at `record`) for the same configuration are reused, not rerun. The summary
-            is written to `record` at the end and the partial file removed.
+        record: optional path of the summary JSON; each fold is written to `record.partial`
+            as it ends, and folds recorded there or at `record` for the same configuration are
+            reused (see the module's docstring).
 
     Returns:
         `{"folds": [{"fold", "accuracy", "train_seconds", "chosen", "inner_accuracies"}],
         "mean", "std", "configuration", ...}`.
     """
-    if zoo.get(name).kind == "generative":
-        raise ValueError(f"{name} is a generative model: cross-validation scores classifiers "
-                         f"and regressors; train it with `python -m training {name}` (its card "
-                         f"reports likelihood or sample quality on the test split)")
+    _check_classifier(name)
     recipe = recipe_for(name, epochs=epochs)
     overrides = dict(overrides or {})
     y = np.asarray(y)
-    index = np.arange(len(y))
-    for option in grid or []:  # an unknown recipe key fails here, not folds later
-        trained_with(overrides, recipe, option)
+    _check_grid(overrides, recipe, grid)
     configuration = _configuration(name, folds, seed, overrides, grid, recipe, y)
     results = _recorded_folds(record, configuration, verbose) if record else []
     for fold, (train_idx, test_idx) in enumerate(stratified_folds(y, k=folds, seed=seed)):
@@ -158,26 +193,15 @@ def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epoch
                 print(f"[{name}] fold {fold + 1}/{folds}: accuracy "
                       f"{results[fold]['accuracy']:.4f} (recorded in {record})", flush=True)
             continue
-        chosen, inner = _choose_in_fold(name, overrides, grid, train_idx, y, recipe, x,
-                                        features, seed, fold) if grid else ({}, [])
-        fold_overrides, fold_recipe = trained_with(overrides, recipe, chosen)
-        accuracy, seconds, _ = _fit_and_score(
-            name, fold_overrides, (train_idx, y[train_idx]), (test_idx, y[test_idx]),
-            fold_recipe, x, features, seed)
-        results.append({"fold": fold, "accuracy": accuracy, "train_seconds": round(seconds, 1),
-                        "chosen": chosen, "inner_accuracies": inner})
+        results.append(_run_fold(name, fold, (train_idx, test_idx), y, overrides, grid, recipe,
+                                 x, features, seed))
         if record:
             artifacts.write_json({"configuration": configuration, "folds": results},
                                  partial_path(record))
         if verbose:
-            choice = f" chosen {json.dumps(chosen)} (inner: {_listed(inner)})" if grid else ""
-            print(f"[{name}] fold {fold + 1}/{folds}: accuracy {accuracy:.4f} "
-                  f"({seconds:.0f}s){choice}", flush=True)
-    accs = np.array([r["accuracy"] for r in results])
-    summary = {"model": name, "folds": results, "k": folds, "seed": seed,
-               "mean": float(accs.mean()), "std": float(accs.std(ddof=1)),
-               "train_seconds_mean": float(np.mean([r["train_seconds"] for r in results])),
-               "examples": int(len(index)), "overrides": overrides, "grid": grid or [],
+            _report(name, results[-1], folds, grid)
+    summary = {"model": name, **_scores(results), "k": folds, "seed": seed,
+               "examples": int(len(y)), "overrides": overrides, "grid": grid or [],
                "epochs": recipe["epochs"], "configuration": configuration}
     if verbose:
         print(f"[{name}] {folds}-fold accuracy {summary['mean']:.4f} +- {summary['std']:.4f}",
