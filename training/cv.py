@@ -2,7 +2,8 @@
 
 Each fold trains a fresh model on k-1 parts and scores the held-out part. When `grid` is given,
 the hyperparameters are chosen inside each fold: on an inner validation split carved from that
-fold's training part, never on its held-out part. Models with a frozen encoder whose outputs
+fold's training part, never on its held-out part; an option may set builder arguments and,
+under "recipe", recipe keys. Models with a frozen encoder whose outputs
 are cached (`cached_features`) train only their head on those features, so the encoder runs
 once per text for the whole cross-validation.
 
@@ -168,13 +169,13 @@ def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epoch
         x, y: in-memory inputs and integer labels.
         folds: k.
         overrides: builder arguments for every fold.
-        grid: optional list of override dicts; each fold picks the best on an inner validation
-            split (10% of its training part) and retrains on its whole training part.
+        grid: optional list of options (builder overrides; a "recipe" entry changes recipe
+            keys: `trained_with`); each fold picks the best on an inner 10% split of its
+            training part and retrains on its whole training part.
         features: optional cached encoder outputs, row-aligned with `x` (frozen encoders), or
             a function of a configuration's overrides giving them (None when it has none).
         record: optional path of the summary JSON; each fold is written to `record.partial`
-            as it ends, and folds recorded there or at `record` for the same configuration are
-            reused (see the module's docstring).
+            as it ends; folds recorded there or at `record` for the same configuration are reused.
 
     Returns:
         `{"folds": [{"fold", "accuracy", "train_seconds", "chosen", "inner_accuracies"}],
