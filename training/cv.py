@@ -110,11 +110,14 @@ def _scores(results):
             "train_seconds_mean": float(np.mean([r["train_seconds"] for r in results]))}
 
 
-def _report(name, done, folds, grid):
+def _report(name, done, folds, grid, source=None):
+    """One fold's line: its accuracy, its train time (or `source`, for a recorded fold) and,
+    with a grid, its choice."""
     choice = (f" chosen {json.dumps(done['chosen'])} (inner: "
               f"{_listed(done['inner_accuracies'])})" if grid else "")
+    when = source or f"{done['train_seconds']:.0f}s"
     print(f"[{name}] fold {done['fold'] + 1}/{folds}: accuracy {done['accuracy']:.4f} "
-          f"({done['train_seconds']:.0f}s){choice}", flush=True)
+          f"({when}){choice}", flush=True)
 
 
 def _listed(accuracies):
@@ -162,20 +165,20 @@ def _check_classifier(name):
 
 
 def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epochs=None,
-                   features=None, verbose=True, record=None):
+                   features=None, verbose=True, record=None, data=None):
     """k-fold cross-validation of `name` on `(x, y)`.
 
     Args:
         x, y: in-memory inputs and integer labels.
         folds: k.
         overrides: builder arguments for every fold.
-        grid: optional list of options (builder overrides; a "recipe" entry changes recipe
-            keys: `trained_with`); each fold picks the best on an inner 10% split of its
-            training part and retrains on its whole training part.
+        grid: optional list of options (builder overrides, recipe keys under "recipe"); each
+            fold picks the best on an inner 10% split of its training part, then trains on all.
         features: optional cached encoder outputs, row-aligned with `x` (frozen encoders), or
             a function of a configuration's overrides giving them (None when it has none).
         record: optional path of the summary JSON; each fold is written to `record.partial`
             as it ends; folds recorded there or at `record` for the same configuration are reused.
+        data: optional description of the data (`Splits.info`), kept in the summary.
 
     Returns:
         `{"folds": [{"fold", "accuracy", "train_seconds", "chosen", "inner_accuracies"}],
@@ -191,8 +194,7 @@ def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epoch
     for fold, (train_idx, test_idx) in enumerate(stratified_folds(y, k=folds, seed=seed)):
         if fold < len(results):
             if verbose:
-                print(f"[{name}] fold {fold + 1}/{folds}: accuracy "
-                      f"{results[fold]['accuracy']:.4f} (recorded in {record})", flush=True)
+                _report(name, results[fold], folds, grid, f"recorded in {record}")
             continue
         results.append(_run_fold(name, fold, (train_idx, test_idx), y, overrides, grid, recipe,
                                  x, features, seed))
@@ -203,7 +205,8 @@ def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epoch
             _report(name, results[-1], folds, grid)
     summary = {"model": name, **_scores(results), "k": folds, "seed": seed,
                "examples": int(len(y)), "overrides": overrides, "grid": grid or [],
-               "epochs": recipe["epochs"], "configuration": configuration}
+               "epochs": recipe["epochs"], "configuration": configuration,
+               **({"data": data} if data is not None else {})}
     if verbose:
         print(f"[{name}] {folds}-fold accuracy {summary['mean']:.4f} +- {summary['std']:.4f}",
               flush=True)
@@ -257,10 +260,7 @@ def run(args):
     overrides = parse_overrides(args.set)
     summary = cross_validate(args.name, x, y, folds=args.folds, seed=args.seed,
                              overrides=overrides, grid=grid, epochs=args.epochs,
-                             features=features, record=args.json)
-    summary["data"] = splits.info
-    if args.json:
-        artifacts.write_json(summary, args.json)
+                             features=features, record=args.json, data=splits.info)
     if args.save:
         save_trained_on_all(args, summary, x, y, grid, overrides, features)
     return 0
