@@ -510,8 +510,8 @@ def test_shipped_artifacts_are_exactly_the_carded_ones():
     assert not [p.name for p in shipped.iterdir() if p.name.startswith(".")]
 
 
-def test_an_interrupted_cross_validation_resumes_after_its_last_finished_fold(tmp_path,
-                                                                               monkeypatch):
+def test_an_interrupted_cross_validation_resumes_after_its_last_finished_fold(
+        tmp_path, monkeypatch, capsys):
     from training import cv
 
     x, y = zoo.data.spirals(n_per_class=60)
@@ -535,8 +535,10 @@ def test_an_interrupted_cross_validation_resumes_after_its_last_finished_fold(tm
 
     monkeypatch.setattr(cv, "_fit_and_score", failing_on_fold(None))
     trained.clear()
-    summary = cv.cross_validate(NAME, x, y, folds=4, epochs=1, record=record, verbose=False)
+    capsys.readouterr()
+    summary = cv.cross_validate(NAME, x, y, folds=4, epochs=1, record=record)
     assert len(trained) == 2  # folds 3 and 4 only
+    assert capsys.readouterr().out.count(f"(recorded in {cv.partial_path(record)})") == 2
     assert summary["folds"][:2] == kept and len(summary["folds"]) == 4
     assert json.loads(record.read_text())["mean"] == pytest.approx(summary["mean"])
     assert not cv.partial_path(record).exists()

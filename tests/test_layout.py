@@ -1,7 +1,9 @@
 """The code's layout: no import circles, and data flows one way (`zoo` never imports
 `training` or `tuning`). Checked on the source with `ast`, counting every import statement,
-those inside functions too (a lazy import hides a circle from Python, not from a reader)."""
+those inside functions too (a lazy import hides a circle from Python, not from a reader).
+Also: functions in the mechanism stay short, and the pages' links reach their files."""
 import ast
+import re
 from pathlib import Path
 
 from conftest import REPO
@@ -102,3 +104,26 @@ def test_no_function_in_training_or_tuning_is_longer_than_50_lines():
                     if lines > 50:
                         long.append(f"{path.relative_to(REPO)}:{node.name} ({lines} lines)")
     assert long == []
+
+
+def _relative_links(page):
+    """The targets of `page`'s Markdown links and images that point into the repository."""
+    targets = re.findall(r"\]\(([^)\s]+)\)", page.read_text())
+    return [t.split("#")[0] for t in targets if not re.match(r"[a-z]+:", t) and t.split("#")[0]]
+
+
+def test_every_link_in_readme_and_docs_reaches_a_file():
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    broken = [f"{page.relative_to(REPO)} -> {target}" for page in pages
+              for target in _relative_links(page) if not (page.parent / target).exists()]
+    assert broken == []
+    cited = {m for package in PACKAGES for path in (REPO / package).rglob("*.py")
+             for m in re.findall(r"docs/[\w-]+\.md", path.read_text())}
+    assert cited and sorted(c for c in cited if not (REPO / c).exists()) == []
+
+
+def test_the_link_check_finds_a_broken_link(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("[a](missing.md#x) ![b](here.png) [c](https://example.org) [d](#top)\n")
+    (tmp_path / "here.png").write_bytes(b"")
+    assert [t for t in _relative_links(page) if not (tmp_path / t).exists()] == ["missing.md"]

