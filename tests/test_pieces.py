@@ -121,7 +121,10 @@ def test_a_cross_validation_grid_chooses_recipe_keys_inside_folds_and_for_the_sa
     # 2 folds x (2 inner fits + the chosen), then the saved model's choice on 90% of all rows
     examples = card["cross_validation"]["examples"]
     assert [rows for *_, rows in seen[6:]] == [examples - examples // 10] * 2
-    assert "chosen on an inner split of all the rows" in capsys.readouterr().out
+    out = capsys.readouterr().out  # each option's inner accuracy as it comes, then the choice
+    assert out.count("inner split: option 2/2") == 2  # folds 1 and 2
+    assert "saved model, inner split of all rows: option 2/2" in out
+    assert "chosen on an inner split of all the rows" in out
 
 
 def test_cross_validation_extends_the_card_training_makes(tmp_path, capsys):

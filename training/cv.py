@@ -74,27 +74,35 @@ def _check_grid(overrides, recipe, grid):
         trained_with(overrides, recipe, option)
 
 
-def _choose_in_fold(name, overrides, grid, train_idx, y, recipe, x, features, seed, fold):
+def _choose_in_fold(name, overrides, grid, train_idx, y, recipe, x, features, seed, fold,
+                    progress=None):
     """The option of `grid` that scores best on an inner validation split (10%) of the fold's
     training part: the fold's held-out part is never looked at. Returns it and the options'
-    inner accuracies (none for a grid of one option, chosen without training)."""
+    inner accuracies (none for a grid of one option, chosen without training). With
+    `progress` (what the split is, for the log), each option's inner accuracy is printed as it
+    comes: an option with a fine-tuning stage takes minutes."""
     if len(grid) == 1:
         return grid[0], []
     inner_train, inner_val = carve_validation(train_idx, y[train_idx], 0.1, seed=seed + fold)
     scored = []
-    for option in grid:
+    for i, option in enumerate(grid):
         option_overrides, option_recipe = trained_with(overrides, recipe, option)
-        scored.append(_fit_and_score(name, option_overrides, inner_train, inner_val,
-                                     option_recipe, x, features, seed)[0])
+        accuracy, seconds, _ = _fit_and_score(name, option_overrides, inner_train, inner_val,
+                                              option_recipe, x, features, seed)
+        scored.append(accuracy)
+        if progress:
+            print(f"[{name}] {progress}: option {i + 1}/{len(grid)} "
+                  f"{json.dumps(option)} {accuracy:.4f} ({seconds:.0f}s)", flush=True)
     return grid[int(np.argmax(scored))], scored
 
 
-def _run_fold(name, fold, split, y, overrides, grid, recipe, x, features, seed):
+def _run_fold(name, fold, split, y, overrides, grid, recipe, x, features, seed, verbose=False):
     """One fold's record: its option chosen on an inner split (with a grid), then a model
     trained on its training part and scored on its held-out part."""
     train_idx, test_idx = split
+    progress = f"fold {fold + 1}, inner split" if verbose else None
     chosen, inner = _choose_in_fold(name, overrides, grid, train_idx, y, recipe, x, features,
-                                    seed, fold) if grid else ({}, [])
+                                    seed, fold, progress) if grid else ({}, [])
     fold_overrides, fold_recipe = trained_with(overrides, recipe, chosen)
     accuracy, seconds, _ = _fit_and_score(
         name, fold_overrides, (train_idx, y[train_idx]), (test_idx, y[test_idx]), fold_recipe,
@@ -198,7 +206,7 @@ def cross_validate(name, x, y, folds=5, seed=0, overrides=None, grid=None, epoch
                 _report(name, results[fold], folds, grid, f"recorded in {source}")
             continue
         results.append(_run_fold(name, fold, (train_idx, test_idx), y, overrides, grid, recipe,
-                                 x, features, seed))
+                                 x, features, seed, verbose))
         if record:
             artifacts.write_json({"configuration": configuration, "folds": results},
                                  partial_path(record))
@@ -275,7 +283,8 @@ def save_trained_on_all(args, summary, x, y, grid, overrides, features):
 
     recipe = recipe_for(args.name, epochs=args.epochs)
     chosen, inner = _choose_in_fold(args.name, overrides, grid, np.arange(len(y)), y, recipe,
-                                    x, features, args.seed, args.folds) if grid else ({}, [])
+                                    x, features, args.seed, args.folds,
+                                    "saved model, inner split of all rows") if grid else ({}, [])
     if grid:
         print(f"[{args.name}] the saved model trains with {json.dumps(chosen)} (chosen on an "
               f"inner split of all the rows: {_listed(inner)})", flush=True)
