@@ -215,6 +215,12 @@ def test_cli_list_shows_every_model(capsys):
     out = capsys.readouterr().out
     for name in zoo.list_models():
         assert name in out
+    # where a saved model's figure comes from: its test split, or a cross-validation
+    rows = {line.split()[0]: line for line in out.splitlines()[2:]}
+    for name in zoo.list_models():
+        card = zoo.artifacts.read_card(name)
+        if card:
+            assert rows[name].rstrip().endswith(" test" if card["metrics"].get("test") else " cv")
 
 
 def test_cli_evaluate_json_on_official_layout(model_dir, tmp_path, capsys, monkeypatch):

@@ -18,12 +18,13 @@ def cmd_list(args):
         measured = cards.headline(card).get(entry["metric"]) if card else None
         params = card["params"] if card else entry["params"]
         bar = ", ".join(f"{k} {v}" for k, v in entry["bar"].items())
+        where = "test" if card and card["metrics"].get("test") else "cv"  # cross-validation
         rows.append((name, "-" if params is None else f"{params:,}", entry["dataset"],
-                     entry["metric"], bar, "-" if measured is None else f"{measured:.4f}"))
-    header = ("model", "params", "data", "metric", "bar", "measured (test)")
+                     entry["metric"], bar, "-" if measured is None else f"{measured:.4f} {where}"))
+    header = ("model", "params", "data", "metric", "bar", "measured")
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths)] + rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
     return 0
 
 
